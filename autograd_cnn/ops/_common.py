@@ -1,0 +1,74 @@
+"""Small helpers shared by the op modules: operand conversion, shape rules, axes."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import BroadcastError, InvalidArgumentError
+from ..tensor import Tensor, as_tensor
+
+_PY_SCALARS = (bool, int, float)
+
+
+def operand_like(v, ref: Tensor) -> Tensor:
+    """Wrap ``v`` for a binary op with ``ref``: Python scalars take ref's dtype when it
+    can hold them (NumPy 2's weak scalars), so ``float32_tensor * 2.0`` stays float32."""
+    if isinstance(v, Tensor):
+        return v
+    if isinstance(v, _PY_SCALARS):
+        return Tensor._wrap(np.asarray(v, dtype=np.result_type(ref.data.dtype, v)), False)
+    return as_tensor(v)
+
+
+def operands(a, b) -> tuple[Tensor, Tensor]:
+    """Both operands of a binary op as tensors, scalars adopting the other's dtype."""
+    if isinstance(a, Tensor):
+        return a, operand_like(b, a)
+    if isinstance(b, Tensor):
+        return operand_like(a, b), b
+    return as_tensor(a), as_tensor(b)
+
+
+def broadcast_shape(*shapes: tuple, what: str = "operands") -> tuple:
+    """NumPy broadcast of ``shapes``; a :class:`BroadcastError` naming all of them."""
+    try:
+        return tuple(np.broadcast_shapes(*shapes))
+    except ValueError:
+        listed = " and ".join(str(tuple(s)) for s in shapes)
+        raise BroadcastError(
+            f"{what}: shapes {listed} cannot be broadcast together (trailing dimensions must "
+            "be equal or 1)"
+        ) from None
+
+
+def same_shape(shape, *rest, **params) -> tuple:
+    return tuple(shape)
+
+
+def normalize_axis(axis, ndim: int, name: str = "dim") -> tuple | None:
+    """``axis`` (None, int or sequence) as a sorted tuple of non-negative ints."""
+    if axis is None:
+        return None
+    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+    out = []
+    for a in axes:
+        if not isinstance(a, (int, np.integer)):
+            raise InvalidArgumentError(f"{name}: expected int or tuple of ints, got {a!r}")
+        if not -max(ndim, 1) <= a < max(ndim, 1):
+            raise InvalidArgumentError(
+                f"{name}: {a} is out of range for a tensor with {ndim} dimensions "
+                f"(expected {-max(ndim, 1)} <= {name} < {max(ndim, 1)})"
+            )
+        out.append(int(a) % max(ndim, 1))
+    if len(set(out)) != len(out):
+        raise InvalidArgumentError(f"{name}: repeated dimension in {axis!r}")
+    return tuple(sorted(out))
+
+
+def resolve_dim(dim, axis, fn: str):
+    """PyTorch's ``dim`` with NumPy's ``axis`` accepted as an alias (not both)."""
+    if axis is not None:
+        if dim is not None:
+            raise InvalidArgumentError(f"{fn}(): pass dim or axis, not both (axis is an alias)")
+        return axis
+    return dim

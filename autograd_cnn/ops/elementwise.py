@@ -1,0 +1,342 @@
+"""Elementwise primitives: arithmetic, transcendental functions, activations, where.
+
+Binary ops follow NumPy broadcasting; their VJPs reduce the gradient back to each
+input's shape with ``sum_to``. Python scalars adopt the tensor's dtype (float32 stays
+float32), as in NumPy 2 and PyTorch.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..primitive import Primitive, register
+from ..tensor import Tensor, as_tensor
+from ._common import broadcast_shape, operands, same_shape
+
+
+def _const(array) -> Tensor:
+    """A tensor that never requires grad (masks, constants inside VJPs)."""
+    return Tensor._wrap(np.asarray(array), False)
+
+
+def _mask(cond: np.ndarray, like: Tensor) -> Tensor:
+    return _const(cond.astype(like.data.dtype))
+
+
+def _bshape(a, b, **_):
+    return broadcast_shape(a, b)
+
+
+def _sum_to(g, shape):
+    from .reduce import sum_to
+
+    return sum_to(g, shape)
+
+
+# ---- binary arithmetic -----------------------------------------------------------------
+
+_add = register(Primitive("add", np.add, category="elementwise", shape=_bshape))
+_add.defvjp(lambda g, ans, a, b: _sum_to(g, a.shape), lambda g, ans, a, b: _sum_to(g, b.shape))
+
+_sub = register(Primitive("sub", np.subtract, category="elementwise", shape=_bshape))
+_sub.defvjp(
+    lambda g, ans, a, b: _sum_to(g, a.shape), lambda g, ans, a, b: _sum_to(-g, b.shape)
+)
+
+_mul = register(Primitive("mul", np.multiply, category="elementwise", shape=_bshape))
+_mul.defvjp(
+    lambda g, ans, a, b: _sum_to(g * b, a.shape), lambda g, ans, a, b: _sum_to(g * a, b.shape)
+)
+
+_div = register(Primitive("div", np.true_divide, category="elementwise", shape=_bshape))
+_div.defvjp(
+    lambda g, ans, a, b: _sum_to(g / b, a.shape),
+    lambda g, ans, a, b: _sum_to(-g * a / (b * b), b.shape),
+)
+
+
+def _pow_impl(a, b):
+    return np.power(a, b)
+
+
+def _pow_vjp_exponent(g, ans, a, b):
+    # d(a**b)/db = a**b * log(a); PyTorch's convention: 0 where a == 0 (and b >= 0).
+    safe = where(a.data == 0, _const(np.ones((), a.dtype)), a)
+    return _sum_to(where(a.data == 0, 0.0, g * ans * log(safe)), b.shape)
+
+
+_pow = register(
+    Primitive("pow", _pow_impl, category="elementwise", shape=_bshape, saves_output=True)
+)
+_pow.defvjp(
+    lambda g, ans, a, b: _sum_to(g * b * a ** (b - 1), a.shape),
+    _pow_vjp_exponent,
+)
+
+
+def _maximum_vjp(which):
+    def vjp(g, ans, a, b):
+        x, y = (a, b) if which == 0 else (b, a)
+        share = np.where(x.data > y.data, 1.0, np.where(x.data == y.data, 0.5, 0.0))
+        return _sum_to(g * _mask(share, g), x.shape)
+
+    return vjp
+
+
+def _minimum_vjp(which):
+    def vjp(g, ans, a, b):
+        x, y = (a, b) if which == 0 else (b, a)
+        share = np.where(x.data < y.data, 1.0, np.where(x.data == y.data, 0.5, 0.0))
+        return _sum_to(g * _mask(share, g), x.shape)
+
+    return vjp
+
+
+_maximum = register(Primitive("maximum", np.maximum, category="elementwise", shape=_bshape))
+_maximum.defvjp(_maximum_vjp(0), _maximum_vjp(1))
+_minimum = register(Primitive("minimum", np.minimum, category="elementwise", shape=_bshape))
+_minimum.defvjp(_minimum_vjp(0), _minimum_vjp(1))
+
+
+def add(a, b) -> Tensor:
+    """Elementwise ``a + b`` with broadcasting. Shapes: any, broadcastable."""
+    return _add(*operands(a, b))
+
+
+def sub(a, b) -> Tensor:
+    """Elementwise ``a - b`` with broadcasting."""
+    return _sub(*operands(a, b))
+
+
+def mul(a, b) -> Tensor:
+    """Elementwise ``a * b`` with broadcasting."""
+    return _mul(*operands(a, b))
+
+
+def div(a, b) -> Tensor:
+    """Elementwise true division ``a / b`` with broadcasting (ints give floats)."""
+    return _div(*operands(a, b))
+
+
+def pow(a, b) -> Tensor:  # noqa: A001 - PyTorch's name
+    """Elementwise ``a ** b`` with broadcasting; differentiable in both."""
+    return _pow(*operands(a, b))
+
+
+def maximum(a, b) -> Tensor:
+    """Elementwise maximum; at ties each input gets half the gradient (as PyTorch)."""
+    return _maximum(*operands(a, b))
+
+
+def minimum(a, b) -> Tensor:
+    """Elementwise minimum; at ties each input gets half the gradient (as PyTorch)."""
+    return _minimum(*operands(a, b))
+
+
+# ---- unary ----------------------------------------------------------------------------
+
+
+def _unary(name, impl, *, saves_output=False):
+    return register(
+        Primitive(name, impl, category="elementwise", shape=same_shape, saves_output=saves_output)
+    )
+
+
+_neg = _unary("neg", np.negative).defvjp(lambda g, ans, x: -g)
+_exp = _unary("exp", np.exp, saves_output=True).defvjp(lambda g, ans, x: g * ans)
+_log = _unary("log", np.log).defvjp(lambda g, ans, x: g / x)
+_sqrt = _unary("sqrt", np.sqrt, saves_output=True).defvjp(lambda g, ans, x: g / (2 * ans))
+_abs = _unary("abs", np.abs).defvjp(lambda g, ans, x: g * _mask(np.sign(x.data), g))
+_relu = _unary("relu", lambda x: np.maximum(x, 0)).defvjp(
+    lambda g, ans, x: g * _mask(x.data > 0, g)
+)
+
+
+def _sigmoid_impl(x):
+    # 0.5 * (1 + tanh(x / 2)) never overflows, unlike 1 / (1 + exp(-x)).
+    half = x.dtype.type(0.5) if x.dtype.kind == "f" else 0.5
+    return half * (1 + np.tanh(half * x))
+
+
+_sigmoid = _unary("sigmoid", _sigmoid_impl, saves_output=True).defvjp(
+    lambda g, ans, x: g * ans * (1 - ans)
+)
+_tanh = _unary("tanh", np.tanh, saves_output=True).defvjp(
+    lambda g, ans, x: g * (1 - ans * ans)
+)
+
+_leaky_relu = register(
+    Primitive(
+        "leaky_relu",
+        lambda x, negative_slope: np.where(x > 0, x, x * x.dtype.type(negative_slope)),
+        category="elementwise",
+        shape=same_shape,
+    )
+).defvjp(
+    lambda g, ans, x, negative_slope: g
+    * _mask(np.where(x.data > 0, 1.0, negative_slope), g)
+)
+
+
+def _softplus_impl(x, beta, threshold):
+    bx = x * x.dtype.type(beta)
+    return np.where(bx > threshold, x, np.logaddexp(0, bx) / x.dtype.type(beta))
+
+
+_softplus = register(
+    Primitive("softplus", _softplus_impl, category="elementwise", shape=same_shape)
+).defvjp(
+    lambda g, ans, x, beta, threshold: where(
+        x.data * beta > threshold, g, g * sigmoid(x * beta)
+    )
+)
+
+
+def _clip_impl(x, min, max):  # noqa: A002
+    return np.clip(x, min, max).astype(x.dtype, copy=False)
+
+
+def _clip_vjp(g, ans, x, min, max):  # noqa: A002
+    keep = np.ones(x.shape, dtype=bool)
+    if min is not None:
+        keep &= x.data >= min
+    if max is not None:
+        keep &= x.data <= max
+    return g * _mask(keep, g)
+
+
+_clip = register(
+    Primitive("clip", _clip_impl, category="elementwise", shape=same_shape)
+).defvjp(_clip_vjp)
+
+_cast = register(
+    Primitive(
+        "astype",
+        lambda x, dtype: x.astype(dtype),
+        category="elementwise",
+        shape=same_shape,
+    )
+).defvjp(lambda g, ans, x, dtype: astype(g, x.dtype))
+
+
+def neg(x) -> Tensor:
+    """``-x``."""
+    return _neg(x)
+
+
+def exp(x) -> Tensor:
+    """Elementwise e**x."""
+    return _exp(x)
+
+
+def log(x) -> Tensor:
+    """Elementwise natural logarithm."""
+    return _log(x)
+
+
+def sqrt(x) -> Tensor:
+    """Elementwise square root."""
+    return _sqrt(x)
+
+
+def abs(x) -> Tensor:  # noqa: A001
+    """Elementwise absolute value; gradient ``sign(x)`` (0 at 0, as PyTorch)."""
+    return _abs(x)
+
+
+def relu(x) -> Tensor:
+    """``max(x, 0)``; gradient 0 at 0 (as PyTorch)."""
+    return _relu(x)
+
+
+def leaky_relu(x, negative_slope: float = 0.01) -> Tensor:
+    """``x`` where positive, else ``negative_slope * x``."""
+    return _leaky_relu(x, negative_slope=float(negative_slope))
+
+
+def sigmoid(x) -> Tensor:
+    """Logistic function ``1 / (1 + exp(-x))``, computed without overflow."""
+    return _sigmoid(x)
+
+
+def tanh(x) -> Tensor:
+    """Hyperbolic tangent."""
+    return _tanh(x)
+
+
+def softplus(x, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
+    """``log(1 + exp(beta x)) / beta``, linear where ``beta x > threshold`` (PyTorch)."""
+    return _softplus(x, beta=float(beta), threshold=float(threshold))
+
+
+def clip(x, min=None, max=None) -> Tensor:  # noqa: A002
+    """Clamp to ``[min, max]`` (either may be None); gradient 1 inside, bounds included."""
+    if min is None and max is None:
+        from ..errors import InvalidArgumentError
+
+        raise InvalidArgumentError("clip(): at least one of min and max must be given")
+    return _clip(x, min=min, max=max)
+
+
+clamp = clip
+
+
+def astype(x, dtype) -> Tensor:
+    """Cast to ``dtype``; differentiable between floating dtypes."""
+    x = as_tensor(x)
+    dtype = np.dtype(dtype)
+    if x.dtype == dtype:
+        return x
+    return _cast(x, dtype=dtype)
+
+
+# ---- where ---------------------------------------------------------------------------
+
+
+def _where_shape(c, a, b, **_):
+    return broadcast_shape(c, a, b, what="where()")
+
+
+_where = register(
+    Primitive("where", np.where, category="elementwise", shape=_where_shape)
+).defvjp(
+    None,
+    lambda g, ans, c, a, b: _sum_to(where(c, g, 0.0), a.shape),
+    lambda g, ans, c, a, b: _sum_to(where(c, 0.0, g), b.shape),
+)
+
+
+def where(condition, x, y) -> Tensor:
+    """``x`` where ``condition`` else ``y`` (broadcast); differentiable in x and y."""
+    cond = condition.data if isinstance(condition, Tensor) else np.asarray(condition)
+    if cond.dtype != bool:
+        cond = cond.astype(bool)
+    x, y = operands(x, y)
+    return _where(_const(cond), x, y)
+
+
+# ---- comparisons (not differentiable) ------------------------------------------------
+
+
+def _compare(fn):
+    def op(a, b) -> Tensor:
+        a, b = operands(a, b)
+        broadcast_shape(a.shape, b.shape)
+        return _const(fn(a.data, b.data))
+
+    op.__name__ = fn.__name__
+    op.__doc__ = f"Elementwise ``{fn.__name__}`` as a boolean tensor (not differentiable)."
+    return op
+
+
+eq = _compare(np.equal)
+ne = _compare(np.not_equal)
+lt = _compare(np.less)
+le = _compare(np.less_equal)
+gt = _compare(np.greater)
+ge = _compare(np.greater_equal)
+
+
+def sign(x) -> Tensor:
+    """Elementwise sign (not differentiable: its derivative is 0 almost everywhere)."""
+    return _const(np.sign(as_tensor(x).data))

@@ -1,0 +1,518 @@
+"""The tape: recording nodes, reverse-mode traversal, and the functional faces.
+
+Every op applied to a tensor that requires grad (while recording is on) creates a
+:class:`Node` holding the primitive, its inputs, its static parameters and whatever the
+VJPs need. ``backward`` sorts the nodes once (iteratively, so a chain of any length
+works), walks them in reverse, and accumulates gradients. With ``create_graph=False``
+the VJPs run with recording off and cost no graph; with ``create_graph=True`` they are
+recorded like any forward computation, giving higher-order derivatives.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Callable, Sequence
+
+import numpy as np
+
+from .errors import (
+    ArgumentTypeError,
+    GraphFreedError,
+    NoGradError,
+    NonScalarBackwardError,
+    RegistryError,
+    SavedTensorModifiedError,
+    ShapeError,
+    UnusedInputError,
+)
+from .tensor import Tensor, as_tensor
+
+
+class _State:
+    __slots__ = ("grad_enabled", "scope")
+
+    def __init__(self):
+        self.grad_enabled = True
+        self.scope: tuple = ()
+
+
+STATE = _State()
+
+
+def is_grad_enabled() -> bool:
+    """Whether ops are currently recorded on the tape."""
+    return STATE.grad_enabled
+
+
+class _GradMode:
+    """Context manager and decorator that sets recording on or off, then restores it."""
+
+    enabled: bool
+
+    def __enter__(self):
+        self._prev = STATE.grad_enabled
+        STATE.grad_enabled = self.enabled
+
+    def __exit__(self, *exc):
+        STATE.grad_enabled = self._prev
+        return False
+
+    def __call__(self, fn: Callable) -> Callable:
+        mode = type(self)
+
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            with mode():
+                return fn(*args, **kwargs)
+
+        return wrapper
+
+
+class no_grad(_GradMode):
+    """Switch recording off: ``with ac.no_grad(): ...`` or ``@ac.no_grad()``."""
+
+    enabled = False
+
+
+class enable_grad(_GradMode):
+    """Switch recording on (inside a ``no_grad`` block): context manager or decorator."""
+
+    enabled = True
+
+
+class set_grad_enabled(_GradMode):
+    """``with ac.set_grad_enabled(flag): ...``"""
+
+    def __init__(self, mode: bool):
+        self.enabled = bool(mode)
+
+
+class scope:
+    """Name the nodes recorded inside (``nn.Module`` calls use it: ``features.3``)."""
+
+    def __init__(self, name: str):
+        self.name = name
+
+    def __enter__(self):
+        self._prev = STATE.scope
+        STATE.scope = self._prev + (self.name,)
+
+    def __exit__(self, *exc):
+        STATE.scope = self._prev
+        return False
+
+
+# ---- nodes ---------------------------------------------------------------------------
+
+
+class Node:
+    """One recorded application of a primitive.
+
+    ``edges[i]`` is where the gradient of input ``i`` goes: the input's own node, the
+    input tensor itself when it is a leaf that requires grad, or None. ``inputs``,
+    ``out`` and ``aux`` are the saved buffers; they are dropped after backward unless
+    ``retain_graph=True``, while the metadata (shapes, dtypes, params, scope) stays so
+    that graphs can still be drawn.
+    """
+
+    __slots__ = (
+        "prim",
+        "params",
+        "inputs",
+        "edges",
+        "out",
+        "aux",
+        "saved_versions",
+        "input_meta",
+        "out_shape",
+        "out_dtype",
+        "scope",
+        "freed",
+        "__weakref__",
+    )
+
+    def __init__(self, prim, inputs, params, aux, result):
+        self.prim = prim
+        self.params = params
+        self.inputs = inputs
+        self.edges = tuple(
+            (t._node if t._node is not None else t) if t.requires_grad else None for t in inputs
+        )
+        self.out = result if prim.saves_output else None
+        self.aux = aux
+        self.saved_versions = tuple(t._version[0] for t in inputs)
+        self.input_meta = tuple((t.data.shape, t.data.dtype) for t in inputs)
+        self.out_shape = result.data.shape
+        self.out_dtype = result.data.dtype
+        self.scope = STATE.scope
+        self.freed = False
+
+    @property
+    def name(self) -> str:
+        return self.prim.name
+
+    def parents(self):
+        """Nodes whose outputs feed this one (leaf edges excluded)."""
+        return [e for e in self.edges if isinstance(e, Node)]
+
+    def free(self):
+        self.inputs = None
+        self.out = None
+        self.aux = None
+        self.freed = True
+
+    def __repr__(self):
+        return f"<Node {self.prim.name} -> {self.out_shape} {self.out_dtype}>"
+
+
+def apply(prim, inputs, params) -> Tensor:
+    """Run ``prim`` on ``inputs`` (tensors or array-likes) and record it if needed."""
+    inputs = tuple(t if type(t) is Tensor else as_tensor(t) for t in inputs)
+    arrays = [t.data for t in inputs]
+    try:
+        out = prim.impl(*arrays, **params)
+    except (ValueError, IndexError, TypeError):
+        # Give the shape rule a chance to explain in our own words; it raises a named
+        # error when the shapes cannot work. If it finds nothing wrong, the original
+        # error stands.
+        prim.shape(*(a.shape for a in arrays), **params)
+        raise
+    aux = None
+    if prim.has_aux:
+        out, aux = out
+    if not isinstance(out, np.ndarray):
+        out = np.asarray(out)
+    record = (
+        STATE.grad_enabled
+        and out.dtype.kind == "f"
+        and any(t.requires_grad for t in inputs)
+    )
+    result = Tensor._wrap(out, record)
+    if prim.is_view and np.may_share_memory(out, arrays[0]):
+        result._version = inputs[0]._version
+    if record:
+        result._node = Node(prim, inputs, params, aux, result)
+    return result
+
+
+# ---- the backward pass ---------------------------------------------------------------
+
+
+def _toposort(roots: Sequence[Node]) -> list[Node]:
+    """Nodes reachable from ``roots``, every node after all nodes that consume it."""
+    order: list[Node] = []
+    visited: set[int] = set()
+    for root in roots:
+        if id(root) in visited:
+            continue
+        stack = [(root, False)]
+        while stack:
+            node, expanded = stack.pop()
+            if expanded:
+                order.append(node)
+                continue
+            if id(node) in visited:
+                continue
+            visited.add(id(node))
+            stack.append((node, True))
+            for e in node.edges:
+                if type(e) is Node and id(e) not in visited:
+                    stack.append((e, False))
+    order.reverse()  # post-order reversed: consumers first
+    return order
+
+
+def _check_saved(node: Node):
+    if node.freed:
+        raise GraphFreedError(
+            f"Trying to backward through the graph a second time (at op {node.prim.name!r}): "
+            "its saved tensors were freed after the first backward. Pass "
+            "retain_graph=True to the first backward() if you need to differentiate twice."
+        )
+    for i, (t, v) in enumerate(zip(node.inputs, node.saved_versions)):
+        if t._version[0] != v:
+            raise SavedTensorModifiedError(
+                f"input {i} of op {node.prim.name!r} (shape {t.shape}) was modified in place "
+                f"after it was saved for backward: expected version {v}, found version "
+                f"{t._version[0]}. Clone it before modifying, or modify it before using it."
+            )
+
+
+def _accumulate(a: Tensor | None, b: Tensor) -> Tensor:
+    return b if a is None else a + b
+
+
+def _run_backward(outputs, grad_outputs, retain_graph, create_graph, wanted=()):
+    """Core engine. Returns ``{id(x): grad}`` for the tensors in ``wanted`` (None
+    entries absent), and when ``wanted`` is empty accumulates into leaves' ``.grad``."""
+    node_grads: dict[int, Tensor] = {}
+    leaf_grads: dict[int, tuple[Tensor, Tensor]] = {}
+    roots = []
+    for out, g in zip(outputs, grad_outputs):
+        if out._node is None:
+            prev = leaf_grads.get(id(out))
+            leaf_grads[id(out)] = (out, _accumulate(prev[1] if prev else None, g))
+        else:
+            node_grads[id(out._node)] = _accumulate(node_grads.get(id(out._node)), g)
+            roots.append(out._node)
+
+    wanted_nodes = {id(t._node): id(t) for t in wanted if t._node is not None}
+    captured: dict[int, Tensor] = {}
+    order = _toposort(roots)
+    prev_mode = STATE.grad_enabled
+    STATE.grad_enabled = create_graph
+    try:
+        for node in order:
+            g = node_grads.pop(id(node), None)
+            if g is None:
+                continue
+            if id(node) in wanted_nodes:
+                captured[wanted_nodes[id(node)]] = g
+            _check_saved(node)
+            prim = node.prim
+            extra = {"aux": node.aux} if prim.has_aux else {}
+            for i, edge in enumerate(node.edges):
+                if edge is None:
+                    continue
+                vjp = prim.vjp_for(i)
+                if vjp is None:
+                    continue
+                gi = vjp(g, node.out, *node.inputs, **node.params, **extra)
+                shape, dtype = node.input_meta[i]
+                if gi.data.shape != shape:
+                    raise RegistryError(
+                        f"VJP {i} of {prim.name!r} returned shape {gi.data.shape}, "
+                        f"expected the input's shape {shape}"
+                    )
+                if gi.data.dtype != dtype:
+                    gi = gi.astype(dtype)
+                if type(edge) is Node:
+                    node_grads[id(edge)] = _accumulate(node_grads.get(id(edge)), gi)
+                else:
+                    prev = leaf_grads.get(id(edge))
+                    leaf_grads[id(edge)] = (edge, _accumulate(prev[1] if prev else None, gi))
+        if not retain_graph:
+            for node in order:
+                node.free()
+    finally:
+        STATE.grad_enabled = prev_mode
+
+    if wanted:
+        for key, (_, g) in leaf_grads.items():
+            captured.setdefault(key, g)
+        return captured
+    for leaf, g in leaf_grads.values():
+        if not create_graph:
+            g = g.detach()
+        leaf.grad = g if leaf.grad is None else leaf.grad + g
+    return None
+
+
+def _seed_gradients(outputs: Sequence[Tensor], grad_outputs, who: str) -> list[Tensor]:
+    seeds = []
+    for k, (out, g) in enumerate(zip(outputs, grad_outputs)):
+        if not out.requires_grad:
+            raise NoGradError(
+                f"{who}: output {k} (shape {out.shape}) does not require grad and has no "
+                "graph; make an input require grad (requires_grad=True) before computing it, "
+                "and do not compute it under no_grad()."
+            )
+        if g is None:
+            if out.data.size != 1:
+                raise NonScalarBackwardError(
+                    f"{who}: gradient can be implicitly created only for scalar outputs; "
+                    f"output {k} has shape {out.shape}. Pass gradient= (or grad_outputs=) "
+                    "with that shape."
+                )
+            g = Tensor._wrap(np.ones(out.data.shape, dtype=out.data.dtype), False)
+        else:
+            g = as_tensor(g)
+            if g.shape != out.shape:
+                raise ShapeError(
+                    f"{who}: gradient for output {k} must have the output's shape "
+                    f"{out.shape}, got {g.shape}"
+                )
+            if g.dtype != out.dtype:
+                g = g.astype(out.dtype)
+        seeds.append(g)
+    return seeds
+
+
+def backward(tensor: Tensor, gradient=None, retain_graph: bool = False, create_graph=False):
+    """Accumulate d(tensor)/d(leaf) into every reachable leaf's ``.grad``."""
+    (seed,) = _seed_gradients([tensor], [gradient], "backward()")
+    _run_backward([tensor], [seed], retain_graph or create_graph, create_graph)
+
+
+def gradients(
+    outputs,
+    inputs,
+    grad_outputs=None,
+    retain_graph: bool | None = None,
+    create_graph: bool = False,
+    allow_unused: bool = False,
+):
+    """Gradients of ``outputs`` with respect to ``inputs`` (``torch.autograd.grad``).
+
+    Parameters
+    ----------
+    outputs : Tensor or sequence of Tensor
+    inputs : Tensor or sequence of Tensor
+        Leaves or intermediate tensors of the graph; their ``.grad`` is not touched.
+    grad_outputs : Tensor, sequence, or None
+        Cotangents with the shapes of ``outputs`` (None allowed for scalar outputs).
+    retain_graph : bool, optional
+        Keep saved buffers for another backward; defaults to ``create_graph``.
+    create_graph : bool
+        Record the backward pass, so the result can be differentiated again.
+    allow_unused : bool
+        Return None for inputs the outputs do not depend on, instead of raising.
+
+    Returns
+    -------
+    tuple of Tensor
+        One gradient per input, each with that input's shape.
+    """
+    outputs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
+    single = isinstance(inputs, Tensor)
+    inputs = [inputs] if single else list(inputs)
+    if grad_outputs is None or isinstance(grad_outputs, (Tensor, np.ndarray)):
+        grad_outputs = [grad_outputs] * len(outputs) if grad_outputs is None else [grad_outputs]
+    grad_outputs = list(grad_outputs)
+    if len(grad_outputs) != len(outputs):
+        raise ArgumentTypeError(
+            f"gradients(): grad_outputs must have one entry per output ({len(outputs)}), "
+            f"got {len(grad_outputs)}"
+        )
+    for k, x in enumerate(inputs):
+        if not isinstance(x, Tensor):
+            raise ArgumentTypeError(f"gradients(): inputs[{k}] must be a Tensor, got {type(x)}")
+        if not x.requires_grad:
+            raise NoGradError(
+                f"gradients(): inputs[{k}] (shape {x.shape}) does not require grad, so no "
+                "gradient can be computed for it"
+            )
+    seeds = _seed_gradients(outputs, grad_outputs, "gradients()")
+    if retain_graph is None:
+        retain_graph = create_graph
+    got = _run_backward(outputs, seeds, retain_graph, create_graph, wanted=inputs)
+    result = []
+    for k, x in enumerate(inputs):
+        g = got.get(id(x))
+        if g is None:
+            if not allow_unused:
+                raise UnusedInputError(
+                    f"gradients(): inputs[{k}] (shape {x.shape}) was not used to compute the "
+                    "outputs; pass allow_unused=True to get None for it"
+                )
+        elif not create_graph:
+            g = g.detach()
+        result.append(g)
+    return tuple(result)
+
+
+# ---- functional faces (JAX / HIPS autograd style) ------------------------------------
+
+
+def _fresh_leaf(x) -> Tensor:
+    t = as_tensor(x)
+    return Tensor(t.data, requires_grad=True)
+
+
+def _argnums_tuple(argnums, nargs):
+    nums = (argnums,) if isinstance(argnums, int) else tuple(argnums)
+    for a in nums:
+        if not -nargs <= a < nargs:
+            raise ArgumentTypeError(
+                f"argnums: index {a} out of range for a function called with {nargs} arguments"
+            )
+    return nums
+
+
+def value_and_grad(fun: Callable, argnums=0) -> Callable:
+    """``value_and_grad(f)(*args) -> (f(*args), df/dargs[argnums])``.
+
+    ``f`` must return a scalar tensor. With a tuple ``argnums`` the gradient is a tuple.
+    Arguments may be tensors or arrays; gradients come back as tensors.
+    """
+
+    @functools.wraps(fun)
+    def wrapped(*args, **kwargs):
+        nums = _argnums_tuple(argnums, len(args))
+        args = list(args)
+        leaves = []
+        with enable_grad():
+            for a in nums:
+                args[a] = _fresh_leaf(args[a])
+                leaves.append(args[a])
+            value = fun(*args, **kwargs)
+        if not isinstance(value, Tensor) or value.data.size != 1:
+            shape = getattr(value, "shape", type(value))
+            raise NonScalarBackwardError(
+                f"grad(): the function must return a scalar Tensor, got {shape}; use vjp() "
+                "for non-scalar outputs"
+            )
+        grads = gradients(value, leaves, allow_unused=True)
+        grads = tuple(
+            g if g is not None else Tensor(np.zeros_like(x.data)) for g, x in zip(grads, leaves)
+        )
+        return value.detach(), (grads[0] if isinstance(argnums, int) else grads)
+
+    return wrapped
+
+
+def grad(fun: Callable, argnums=0) -> Callable:
+    """``grad(f)(*args)``: the gradient of scalar ``f`` wrt ``args[argnums]``."""
+    vg = value_and_grad(fun, argnums)
+
+    @functools.wraps(fun)
+    def wrapped(*args, **kwargs):
+        return vg(*args, **kwargs)[1]
+
+    return wrapped
+
+
+def vjp(fun: Callable, *primals):
+    """``out, vjp_fn = vjp(f, *primals)``; ``vjp_fn(cotangent)`` -> tuple of gradients.
+
+    ``vjp_fn`` can be called any number of times (the graph is retained).
+    """
+    leaves = [_fresh_leaf(p) for p in primals]
+    with enable_grad():
+        out = fun(*leaves)
+
+    def vjp_fn(cotangent):
+        grads = gradients(out, leaves, grad_outputs=cotangent, retain_graph=True,
+                          allow_unused=True)
+        return tuple(
+            g if g is not None else Tensor(np.zeros_like(x.data)) for g, x in zip(grads, leaves)
+        )
+
+    return out.detach(), vjp_fn
+
+
+def hvp(func: Callable, inputs, v):
+    """Hessian-vector product of scalar ``func`` at ``inputs`` in direction ``v``.
+
+    Follows ``torch.autograd.functional.hvp``: returns ``(func(*inputs), H @ v)``, with
+    ``inputs``/``v`` a tensor or a tuple of tensors (the result matches).
+    Computed as the gradient of ``<grad f(x), v>``: two reverse passes.
+    """
+    single = isinstance(inputs, (Tensor, np.ndarray))
+    xs = [_fresh_leaf(x) for x in ((inputs,) if single else inputs)]
+    vs = [as_tensor(t) for t in ((v,) if single else v)]
+    with enable_grad():
+        value = func(*xs)
+        gs = gradients(value, xs, create_graph=True, allow_unused=True)
+        dot = None
+        for g, t in zip(gs, vs):
+            if g is None:
+                continue
+            term = (g * t).sum()
+            dot = term if dot is None else dot + term
+    if dot is None or not dot.requires_grad:
+        hv = [Tensor(np.zeros_like(x.data)) for x in xs]
+    else:
+        hv = gradients(dot, xs, allow_unused=True)
+        hv = [h if h is not None else Tensor(np.zeros_like(x.data)) for h, x in zip(hv, xs)]
+    return value.detach(), (hv[0] if single else tuple(hv))

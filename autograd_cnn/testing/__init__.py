@@ -1,0 +1,13 @@
+"""Testing tools shipped with the library, for its own ops and for yours.
+
+- :func:`gradcheck`, :func:`gradgradcheck`: VJPs against float64 central differences.
+- Hypothesis strategies: :func:`tensors`, :func:`shapes`, :func:`broadcastable_shapes`.
+- :data:`CASES`: a drawn-argument strategy per registered primitive;
+  :func:`register_case` adds one for your own primitive.
+
+Requires the ``test`` extra (hypothesis).
+"""
+
+from .gradcheck import GradcheckError, gradcheck, gradgradcheck  # noqa: F401
+from .strategies import broadcastable_shapes, floats, shapes, tensors  # noqa: F401
+from .cases import CASES, Case, cases_for, register_case  # noqa: F401,E402
