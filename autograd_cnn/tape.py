@@ -29,11 +29,20 @@ from .tensor import Tensor, as_tensor
 
 
 class _State:
-    __slots__ = ("grad_enabled", "scope")
+    __slots__ = ("grad_enabled", "scope", "grad_of", "on_node_grad", "meta")
 
     def __init__(self):
         self.grad_enabled = True
         self.scope: tuple = ()
+        # The forward node whose VJP is running (so nodes recorded with create_graph=True
+        # know which forward op they differentiate), or None outside backward.
+        self.grad_of = None
+        # Optional callback ``f(node, g)`` seeing each node's total output gradient during
+        # backward (the renderer's gradient statistics use it).
+        self.on_node_grad = None
+        # Shape-only execution: ops return zero-stride placeholder arrays of the right
+        # shape and dtype, computed by the primitives' shape rules (summary uses it).
+        self.meta = False
 
 
 STATE = _State()
@@ -127,6 +136,7 @@ class Node:
         "out_shape",
         "out_dtype",
         "scope",
+        "grad_of",
         "freed",
         "__weakref__",
     )
@@ -145,6 +155,7 @@ class Node:
         self.out_shape = result.data.shape
         self.out_dtype = result.data.dtype
         self.scope = STATE.scope
+        self.grad_of = STATE.grad_of
         self.freed = False
 
     @property
@@ -169,6 +180,8 @@ def apply(prim, inputs, params) -> Tensor:
     """Run ``prim`` on ``inputs`` (tensors or array-likes) and record it if needed."""
     inputs = tuple(t if type(t) is Tensor else as_tensor(t) for t in inputs)
     arrays = [t.data for t in inputs]
+    if STATE.meta:
+        return _apply_meta(prim, inputs, arrays, params)
     try:
         out = prim.impl(*arrays, **params)
     except (ValueError, IndexError, TypeError):
@@ -193,6 +206,30 @@ def apply(prim, inputs, params) -> Tensor:
     if record:
         result._node = Node(prim, inputs, params, aux, result)
     return result
+
+
+def _apply_meta(prim, inputs, arrays, params) -> Tensor:
+    shape = tuple(prim.shape(*(a.shape for a in arrays), **params))
+    floats = [a.dtype for a in arrays if a.dtype.kind == "f"]
+    dtype = np.result_type(*floats) if floats else np.result_type(*(a.dtype for a in arrays))
+    out = np.broadcast_to(np.zeros((), dtype=dtype), shape)
+    result = Tensor._wrap(out, False)
+    # a node without saved buffers, so hooks and the renderer can see the structure
+    result._node = None
+    return result
+
+
+class meta_mode:
+    """Run ops on shapes only: ``with meta_mode(): y = model(x)`` gives outputs of the
+    right shape and dtype (zero-stride placeholders) without computing or allocating."""
+
+    def __enter__(self):
+        self._prev = STATE.meta, STATE.grad_enabled
+        STATE.meta, STATE.grad_enabled = True, False
+
+    def __exit__(self, *exc):
+        STATE.meta, STATE.grad_enabled = self._prev
+        return False
 
 
 # ---- the backward pass ---------------------------------------------------------------
@@ -268,7 +305,10 @@ def _run_backward(outputs, grad_outputs, retain_graph, create_graph, wanted=()):
                 continue
             if id(node) in wanted_nodes:
                 captured[wanted_nodes[id(node)]] = g
+            if STATE.on_node_grad is not None:
+                STATE.on_node_grad(node, g)
             _check_saved(node)
+            STATE.grad_of = node
             prim = node.prim
             extra = {"aux": node.aux} if prim.has_aux else {}
             for i, edge in enumerate(node.edges):
@@ -296,6 +336,7 @@ def _run_backward(outputs, grad_outputs, retain_graph, create_graph, wanted=()):
                 node.free()
     finally:
         STATE.grad_enabled = prev_mode
+        STATE.grad_of = None
 
     if wanted:
         for key, (_, g) in leaf_grads.items():
