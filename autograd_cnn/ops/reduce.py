@@ -217,7 +217,8 @@ def argmin(x, dim=None, keepdim=False, *, axis=None) -> Tensor:
 def _logsumexp_impl(x, axis, keepdims):
     m = np.max(x, axis=axis, keepdims=True)
     m = np.where(np.isfinite(m), m, 0).astype(x.dtype, copy=False)
-    out = np.log(np.sum(np.exp(x - m), axis=axis, keepdims=True)) + m
+    with np.errstate(divide="ignore"):  # log(0) = -inf for all -inf rows, as intended
+        out = np.log(np.sum(np.exp(x - m), axis=axis, keepdims=True)) + m
     return out if keepdims else out.reshape(_reduced_shape(x.shape, axis, False))
 
 
