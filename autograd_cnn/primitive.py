@@ -12,12 +12,13 @@ Tests, the graph renderer and the docs enumerate :data:`REGISTRY`.
 
 from __future__ import annotations
 
-from typing import Callable, Iterable
+from collections.abc import Callable, Iterable
 
 from .errors import RegistryError
+from .tape import apply
 
 #: name -> Primitive, in registration order.
-REGISTRY: dict[str, "Primitive"] = {}
+REGISTRY: dict[str, Primitive] = {}
 
 CATEGORIES = (
     "elementwise",
@@ -99,7 +100,7 @@ class Primitive:
         self.doc = doc
 
     # -- VJPs ---------------------------------------------------------------------------
-    def defvjp(self, *vjps: Callable | None) -> "Primitive":
+    def defvjp(self, *vjps: Callable | None) -> Primitive:
         """Declare one VJP per positional input (``None``: not differentiable there).
 
         Each VJP is ``vjp(g, ans, *inputs, **params) -> Tensor`` with the shape of its
@@ -108,7 +109,7 @@ class Primitive:
         self.vjps = tuple(vjps)
         return self
 
-    def defvjp_argnum(self, vjp: Callable) -> "Primitive":
+    def defvjp_argnum(self, vjp: Callable) -> Primitive:
         """Declare one VJP for a variadic primitive: ``vjp(argnum, g, ans, *inputs, **p)``."""
         self.vjp_argnum = vjp
         return self
@@ -128,8 +129,6 @@ class Primitive:
 
     # -- applying -----------------------------------------------------------------------
     def __call__(self, *inputs, **params):
-        from .tape import apply
-
         return apply(self, inputs, params)
 
     def __repr__(self) -> str:

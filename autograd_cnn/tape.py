@@ -11,7 +11,7 @@ recorded like any forward computation, giving higher-order derivatives.
 from __future__ import annotations
 
 import functools
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -178,7 +178,8 @@ class Node:
 
 def apply(prim, inputs, params) -> Tensor:
     """Run ``prim`` on ``inputs`` (tensors or array-likes) and record it if needed."""
-    inputs = tuple(t if type(t) is Tensor else as_tensor(t) for t in inputs)
+    if not all(isinstance(t, Tensor) for t in inputs):
+        inputs = tuple(t if isinstance(t, Tensor) else as_tensor(t) for t in inputs)
     arrays = [t.data for t in inputs]
     if STATE.meta:
         return _apply_meta(prim, inputs, arrays, params)
@@ -195,11 +196,12 @@ def apply(prim, inputs, params) -> Tensor:
         out, aux = out
     if not isinstance(out, np.ndarray):
         out = np.asarray(out)
-    record = (
-        STATE.grad_enabled
-        and out.dtype.kind == "f"
-        and any(t.requires_grad for t in inputs)
-    )
+    record = False
+    if STATE.grad_enabled and out.dtype.kind == "f":
+        for t in inputs:
+            if t._requires_grad:
+                record = True
+                break
     result = Tensor._wrap(out, record)
     if prim.is_view and np.may_share_memory(out, arrays[0]):
         result._version = inputs[0]._version

@@ -79,7 +79,7 @@ class Tensor:
             self.requires_grad = True
 
     @classmethod
-    def _wrap(cls, array: np.ndarray, requires_grad: bool) -> "Tensor":
+    def _wrap(cls, array: np.ndarray, requires_grad: bool) -> Tensor:
         """Fast constructor for op outputs (no conversion, no checks)."""
         t = object.__new__(cls)
         t.data = array
@@ -109,7 +109,7 @@ class Tensor:
             )
         self._requires_grad = bool(flag)
 
-    def requires_grad_(self, flag: bool = True) -> "Tensor":
+    def requires_grad_(self, flag: bool = True) -> Tensor:
         """Set ``requires_grad`` in place and return self."""
         self.requires_grad = flag
         return self
@@ -150,7 +150,7 @@ class Tensor:
 
         backward(self, gradient, retain_graph, create_graph)
 
-    def detach(self) -> "Tensor":
+    def detach(self) -> Tensor:
         """A tensor sharing this data (and version counter) with no graph history."""
         t = Tensor._wrap(self.data, False)
         t._version = self._version

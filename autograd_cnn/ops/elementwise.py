@@ -11,6 +11,7 @@ import numpy as np
 
 from ..primitive import Primitive, register
 from ..tensor import Tensor, as_tensor
+from . import reduce as _reduce
 from ._common import broadcast_shape, operands, same_shape
 
 
@@ -28,9 +29,7 @@ def _bshape(a, b, **_):
 
 
 def _sum_to(g, shape):
-    from .reduce import sum_to
-
-    return sum_to(g, shape)
+    return g if g.shape == shape else _reduce.sum_to(g, shape)
 
 
 # ---- binary arithmetic -----------------------------------------------------------------

@@ -10,6 +10,8 @@ import numpy as np
 from ..errors import EinsumError, MatmulShapeError
 from ..primitive import Primitive, register
 from ..tensor import Tensor, as_tensor
+from . import movement as _movement
+from . import reduce as _reduce
 from ._common import broadcast_shape, operands
 
 # ---- matmul --------------------------------------------------------------------------
@@ -35,15 +37,11 @@ def _matmul_shape(a, b):
 
 
 def _mT(t: Tensor) -> Tensor:
-    from .movement import transpose
-
-    return transpose(t, -2, -1)
+    return _movement.transpose(t, -2, -1)
 
 
 def _matmul_vjp_a(g, ans, a, b):
-    from .movement import reshape, unsqueeze
-    from .reduce import sum_to
-
+    reshape, unsqueeze, sum_to = _movement.reshape, _movement.unsqueeze, _reduce.sum_to
     if a.ndim == 1 and b.ndim == 1:
         return g * b
     if b.ndim == 1:  # (..., m, k) @ (k,) -> (..., m)
@@ -54,9 +52,7 @@ def _matmul_vjp_a(g, ans, a, b):
 
 
 def _matmul_vjp_b(g, ans, a, b):
-    from .movement import reshape, unsqueeze
-    from .reduce import sum_to
-
+    reshape, unsqueeze, sum_to = _movement.reshape, _movement.unsqueeze, _reduce.sum_to
     if a.ndim == 1 and b.ndim == 1:
         return g * a
     if b.ndim == 1:
@@ -159,9 +155,7 @@ def _einsum_impl(*arrays, terms, out):
 
 
 def _einsum_vjp(argnum, g, ans, *inputs, terms, out):
-    from .movement import broadcast_to, reshape
-    from .reduce import sum_to
-
+    broadcast_to, reshape, sum_to = _movement.broadcast_to, _movement.reshape, _reduce.sum_to
     target = terms[argnum]
     others = [t for k, t in enumerate(terms) if k != argnum]
     avail = set(out).union(*others) if others else set(out)

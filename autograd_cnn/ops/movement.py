@@ -14,7 +14,8 @@ import numpy as np
 from ..errors import InvalidArgumentError, ShapeError
 from ..primitive import Primitive, register
 from ..tensor import Tensor, as_tensor
-from ._common import broadcast_shape, normalize_axis
+from . import reduce as _reduce
+from ._common import broadcast_shape, normalize_axis, resolve_dim
 
 # ---- reshape -------------------------------------------------------------------------
 
@@ -155,9 +156,7 @@ _broadcast = register(
 
 
 def _sum_to(g, shape):
-    from .reduce import sum_to
-
-    return sum_to(g, shape)
+    return _reduce.sum_to(g, shape)
 
 
 def broadcast_to(x, shape) -> Tensor:
@@ -214,8 +213,6 @@ _concat = register(
 
 def concatenate(tensors, dim: int = 0, *, axis=None) -> Tensor:
     """Join tensors along an existing ``dim`` (PyTorch ``cat``)."""
-    from ._common import resolve_dim
-
     tensors = [as_tensor(t) for t in tensors]
     if not tensors:
         raise InvalidArgumentError("concatenate(): expected a non-empty sequence of tensors")
@@ -231,8 +228,6 @@ cat = concat = concatenate
 
 def stack(tensors, dim: int = 0, *, axis=None) -> Tensor:
     """Join same-shaped tensors along a new ``dim``."""
-    from ._common import resolve_dim
-
     tensors = [as_tensor(t) for t in tensors]
     if not tensors:
         raise InvalidArgumentError("stack(): expected a non-empty sequence of tensors")
@@ -332,9 +327,7 @@ def _tile_vjp(g, ans, x, reps):
     inter = []
     for r, s in zip(reps, padded):
         inter += [r, s]
-    from .reduce import sum as _sum
-
-    summed = _sum(reshape(g, tuple(inter)), tuple(range(0, 2 * len(reps), 2)))
+    summed = _reduce.sum(reshape(g, tuple(inter)), tuple(range(0, 2 * len(reps), 2)))
     return reshape(summed, x.shape)
 
 

@@ -16,6 +16,7 @@ import numpy as np
 from ..errors import ShapeError
 from ..primitive import Primitive, register
 from ..tensor import Tensor, as_tensor
+from . import movement as _movement
 from ._common import normalize_axis, resolve_dim
 
 
@@ -33,11 +34,9 @@ def _reduce_shape_rule(shape, axis=None, keepdims=False, **_):
 
 def _expand_back(g: Tensor, x_shape, axis, keepdims) -> Tensor:
     """Gradient of a reduction, reshaped with kept dims and broadcast to the input."""
-    from .movement import broadcast_to, reshape
-
     if not keepdims:
-        g = reshape(g, _reduced_shape(x_shape, axis, True))
-    return broadcast_to(g, x_shape)
+        g = _movement.reshape(g, _reduced_shape(x_shape, axis, True))
+    return _movement.broadcast_to(g, x_shape)
 
 
 # ---- sum_to: the adjoint of broadcasting ---------------------------------------------
@@ -66,9 +65,7 @@ _sum_to.defvjp(lambda g, ans, x, shape: _broadcast_to(g, x.shape))
 
 
 def _broadcast_to(g, shape):
-    from .movement import broadcast_to
-
-    return broadcast_to(g, shape)
+    return _movement.broadcast_to(g, shape)
 
 
 def sum_to(x, shape) -> Tensor:
@@ -143,7 +140,8 @@ def var(x, dim=None, keepdim=False, *, correction=1, unbiased=None, axis=None,
         correction = 1 if unbiased else 0
     n = _count(x.shape, axes)
     centered = x - _mean(x, axis=axes, keepdims=True)
-    return _sum(centered * centered, axis=axes, keepdims=kd) / float(builtins.max(n - correction, 0))
+    dof = float(builtins.max(n - correction, 0))
+    return _sum(centered * centered, axis=axes, keepdims=kd) / dof
 
 
 def std(x, dim=None, keepdim=False, *, correction=1, unbiased=None, axis=None,

@@ -11,7 +11,8 @@ max, clip bounds), by drawing from lattices offset from each other.
 
 from __future__ import annotations
 
-from typing import Callable, NamedTuple
+from collections.abc import Callable
+from typing import NamedTuple
 
 import numpy as np
 from hypothesis import strategies as st

@@ -10,7 +10,7 @@ the gradient map ``(x, v) -> J(x)^T v`` recorded with ``create_graph=True``.
 
 from __future__ import annotations
 
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
