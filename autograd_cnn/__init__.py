@@ -22,6 +22,12 @@ from .tape import (  # noqa: F401
     value_and_grad, vjp,
 )
 from .tensor import Tensor, as_tensor  # noqa: F401
+from . import signal  # noqa: F401,E402  (true convolution, Toeplitz/conv matrices, FFT)
+from . import viz  # noqa: F401,E402  (graph rendering: viz.draw, viz.render)
+from . import nn, optim  # noqa: F401,E402  (modules, optimizers)
+from .serialization import load, save  # noqa: F401,E402
+from . import models  # noqa: F401,E402  (the model zoo)
+from .summary import count_macs, count_parameters, summary  # noqa: F401,E402
 
 float32 = "float32"
 float64 = "float64"

@@ -80,3 +80,79 @@ class UnusedInputError(BackwardError):
 
 class RegistryError(AutogradCNNError, RuntimeError):
     """A primitive is missing a piece (VJP, shape rule...) or registered twice."""
+
+
+# ---- data --------------------------------------------------------------------------
+
+
+class DataFileNotFoundError(AutogradCNNError, FileNotFoundError):
+    """A data file (MNIST IDX files, a checkpoint...) is not where it was looked for."""
+
+
+class CorruptDataError(AutogradCNNError, ValueError):
+    """A data file exists but its contents are malformed (bad magic, truncated...)."""
+
+
+# ---- modules, optimizers, checkpoints (nn, optim, serialization) -------------------
+
+
+class StateDictError(AutogradCNNError, RuntimeError):
+    """load_state_dict(): missing or unexpected keys, or a tensor of the wrong shape."""
+
+
+class ModuleError(AutogradCNNError, RuntimeError):
+    """A module used wrongly (meta parameters outside meta mode, bad registration...)."""
+
+
+class LayerInputError(ShapeError):
+    """A layer got an input it cannot take (wrong channels/features); names the layer."""
+
+
+class CheckpointError(AutogradCNNError, ValueError):
+    """A checkpoint file that is corrupt, truncated, hostile (pickled objects) or not ours."""
+
+
+# ---- convolution family (ops/conv.py, signal.py) ------------------------------------
+
+
+class ConvShapeError(ShapeError):
+    """Convolution input/weight shapes that cannot work (ndim, spatial sizes)."""
+
+
+class ChannelMismatchError(ConvShapeError):
+    """The input's channels disagree with the weight's (in_channels = groups * weight C)."""
+
+
+class KernelTooLargeError(ConvShapeError):
+    """The (dilated) kernel is larger than the padded input: the output would be empty."""
+
+
+class OutputTooLargeError(InvalidArgumentError):
+    """An op's output would exceed the configured element cap; refused before allocating."""
+
+
+# ---- graph rendering (viz) ---------------------------------------------------------
+
+
+class GraphvizNotFoundError(AutogradCNNError, RuntimeError):
+    """The system Graphviz ``dot`` program is missing; the DOT text is still available."""
+
+
+class GraphvizRenderError(AutogradCNNError, RuntimeError):
+    """Graphviz ``dot`` ran but failed to lay out or write the graph."""
+
+
+# ---- pooling, resampling, normalization ----------------------------------------------
+
+
+class PoolShapeError(ShapeError):
+    """Pooling/resampling shapes that cannot work: wrong input ndim, a window larger than
+    the padded input, or an output size below 1."""
+
+
+class PoolIndicesError(ShapeError):
+    """Indices for max_unpool (or a pooling scatter) of the wrong shape or out of range."""
+
+
+class InterpolateError(InvalidArgumentError):
+    """interpolate(): unknown mode, or size and scale_factor both given or both missing."""

@@ -11,3 +11,6 @@ Requires the ``test`` extra (hypothesis).
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck  # noqa: F401
 from .strategies import broadcastable_shapes, floats, shapes, tensors  # noqa: F401
 from .cases import CASES, Case, cases_for, register_case  # noqa: F401,E402
+from . import cases_conv  # noqa: F401,E402  (convolution family cases)
+from . import properties  # noqa: F401,E402  (check_linearity, check_adjointness, ...)
+from . import cases_pool  # noqa: F401,E402  (pooling cases)

@@ -1,0 +1,29 @@
+"""Data: datasets, loaders, splits and transforms (``autograd_cnn.data``).
+
+- :func:`load_digits` / :class:`Digits`: the 8x8 handwritten digits embedded in the
+  package (1,797 images, 10 classes; no download).
+- :func:`load_mnist` / :class:`MNIST` / :class:`FashionMNIST`: the original IDX files
+  (raw or .gz) from a local folder; :func:`read_idx` for any IDX file.
+- :class:`Dataset`, :class:`TensorDataset`, :class:`Subset`, :func:`random_split`,
+  :func:`train_test_split`, :class:`DataLoader`.
+- :mod:`~autograd_cnn.data.transforms`: ``Normalize``, ``RandomShift``, ``RandomCrop``,
+  ``Pad``, ``Compose``.
+"""
+
+from . import transforms  # noqa: F401
+from .datasets import (  # noqa: F401
+    MNIST,
+    Dataset,
+    Digits,
+    FashionMNIST,
+    Subset,
+    TensorDataset,
+    load_digits,
+    load_mnist,
+    parse_idx,
+    random_split,
+    read_idx,
+    train_test_split,
+)
+from .loader import DataLoader, default_collate  # noqa: F401
+from .transforms import Compose, Normalize, Pad, RandomCrop, RandomShift  # noqa: F401

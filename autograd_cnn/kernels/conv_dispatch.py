@@ -1,0 +1,418 @@
+"""Array-level entry points of the convolution family, with the algorithm choice.
+
+Three operations close the family under differentiation (see ``ops/conv.py``):
+
+- :func:`conv_forward` ``(x, w) -> y``: cross-correlation, x (N, C, *S), w (O, C/g, *K);
+- :func:`conv_transpose_forward` ``(y, w) -> x``: its adjoint (the input gradient);
+- :func:`conv_weight_grad` ``(x, g) -> dw``: the weight gradient, a correlation of x
+  with g;
+
+plus :func:`unfold` / :func:`fold` (im2col and its adjoint col2im).
+
+Algorithms (``algorithm=``): ``"im2col"`` (Numba im2col into a reused GEMM-ready buffer,
+then BLAS GEMM, batch processed in blocks so the buffer stays under
+:data:`BLOCK_ELEMENTS`), ``"gemm"`` (1x1 kernels, stride 1, no padding: the conv *is* a
+GEMM), ``"direct"`` (Numba loops; best for depthwise and small-group convs),
+``"reference"`` (the NumPy oracle) and ``"auto"`` (chosen per shape, from measurements
+recorded in benchmarks/results_conv.md).
+
+Spatial dims 1-3 run through the same 5-D kernels (leading singleton dims are added),
+the reference handles any number of spatial dims.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import threading
+
+import numpy as np
+
+from ..errors import InvalidArgumentError, OutputTooLargeError
+from . import conv_reference as ref
+
+ALGORITHMS = ("auto", "im2col", "gemm", "direct", "reference")
+
+#: Largest number of elements an op of the conv family may produce; bigger outputs are
+#: refused before anything is allocated. Set with :func:`set_max_output_elements` or the
+#: ``AUTOGRAD_CNN_MAX_OUTPUT_ELEMENTS`` environment variable.
+MAX_OUTPUT_ELEMENTS = int(os.environ.get("AUTOGRAD_CNN_MAX_OUTPUT_ELEMENTS", 2**31))
+
+#: Upper bound of the im2col buffer (elements); the batch is processed in blocks of
+#: samples so that the column matrix of one block fits (a single sample may exceed it).
+BLOCK_ELEMENTS = 1 << 23
+
+
+def set_max_output_elements(n: int) -> int:
+    """Set the output element cap of the conv family; returns the previous value."""
+    global MAX_OUTPUT_ELEMENTS
+    if not isinstance(n, (int, np.integer)) or n < 1:
+        raise InvalidArgumentError(f"set_max_output_elements(): n must be a positive int, got {n!r}")
+    prev, MAX_OUTPUT_ELEMENTS = MAX_OUTPUT_ELEMENTS, int(n)
+    return prev
+
+
+def check_output_size(shape, what: str):
+    """Raise :class:`OutputTooLargeError` when ``shape`` has more elements than the cap."""
+    size = math.prod(shape)
+    if size > MAX_OUTPUT_ELEMENTS:
+        raise OutputTooLargeError(
+            f"{what}: the output would have shape {tuple(shape)} = {size} elements, over the "
+            f"cap of {MAX_OUTPUT_ELEMENTS} (set autograd_cnn.kernels.conv_dispatch."
+            "set_max_output_elements or AUTOGRAD_CNN_MAX_OUTPUT_ELEMENTS to raise it)"
+        )
+
+
+# ---- helpers ---------------------------------------------------------------------------
+
+_local = threading.local()
+
+
+def _buffer(name: str, size: int, dtype) -> np.ndarray:
+    """A flat, reused scratch buffer of at least ``size`` elements (per thread, dtype)."""
+    cache = getattr(_local, "bufs", None)
+    if cache is None:
+        cache = _local.bufs = {}
+    key = (name, np.dtype(dtype).str)
+    buf = cache.get(key)
+    if buf is None or buf.size < size:
+        buf = np.empty(max(size, 1), dtype=dtype)
+        # keep only buffers of a sane size alive between calls
+        if size <= 2 * BLOCK_ELEMENTS:
+            cache[key] = buf
+    return buf[:size]
+
+
+def _float_dtype(*arrays):
+    dt = np.result_type(*arrays)
+    return dt if dt in (np.float32, np.float64) else np.dtype(np.float64)
+
+
+def _as5(a, nd):
+    """(N, C, *S) with 1 <= len(S) <= 3 as (N, C, D, H, W), C-contiguous."""
+    a = np.ascontiguousarray(a)
+    return a.reshape(a.shape[:2] + (1,) * (3 - nd) + a.shape[2:])
+
+
+def _t3(t, fill):
+    return (fill,) * (3 - len(t)) + tuple(t)
+
+
+def out_size(s, k, stride, lo, hi, dilation) -> int:
+    """Output length of a cross-correlation along one dim (may be <= 0)."""
+    return (s + lo + hi - dilation * (k - 1) - 1) // stride + 1
+
+
+def conv_out_shape(x_shape, w_shape, stride, padding, dilation):
+    q = tuple(
+        out_size(s, k, st, lo, hi, d)
+        for s, k, st, (lo, hi), d in zip(x_shape[2:], w_shape[2:], stride, padding, dilation)
+    )
+    return (x_shape[0], w_shape[0]) + q
+
+
+def transpose_out_shape(y_shape, w_shape, stride, padding, dilation, groups, output_padding):
+    s = tuple(
+        (q - 1) * st + d * (k - 1) + 1 + op - lo - hi
+        for q, k, st, (lo, hi), d, op in zip(
+            y_shape[2:], w_shape[2:], stride, padding, dilation, output_padding
+        )
+    )
+    return (y_shape[0], w_shape[1] * groups) + s
+
+
+def _pad5(x5, padding3):
+    if not any(lo or hi for lo, hi in padding3):
+        return x5
+    return np.pad(x5, ((0, 0), (0, 0)) + tuple(padding3))
+
+
+def choose_algorithm(kind, x_shape, w_shape, stride, padding, groups) -> str:
+    """The measured choice: GEMM for 1x1/stride 1/no padding, direct loops for grouped
+    convs with few channels per group (depthwise), im2col + GEMM for the rest."""
+    k = math.prod(w_shape[2:])
+    cg = w_shape[1]
+    og = w_shape[0] // groups
+    if k == 1 and all(s == 1 for s in stride) and not any(lo or hi for lo, hi in padding):
+        return "gemm"
+    if groups > 1 and cg * og <= 64:
+        return "direct"
+    return "im2col"
+
+
+def _check_alg(algorithm, kind, x_shape, w_shape, stride, padding, groups):
+    if algorithm not in ALGORITHMS:
+        raise InvalidArgumentError(f"algorithm: expected one of {ALGORITHMS}, got {algorithm!r}")
+    if algorithm == "auto":
+        return choose_algorithm(kind, x_shape, w_shape, stride, padding, groups)
+    if algorithm == "gemm" and not (
+        math.prod(w_shape[2:]) == 1
+        and all(s == 1 for s in stride)
+        and not any(lo or hi for lo, hi in padding)
+    ):
+        raise InvalidArgumentError(
+            "algorithm: 'gemm' needs a 1x1 kernel, stride 1 and no padding, got kernel "
+            f"{tuple(w_shape[2:])}, stride {tuple(stride)}, padding {tuple(padding)}"
+        )
+    return algorithm
+
+
+def _blocks(n, per_sample):
+    nb = max(1, min(n, BLOCK_ELEMENTS // max(per_sample, 1)))
+    return [(n0, min(nb, n - n0)) for n0 in range(0, n, nb)], nb
+
+
+# ---- forward ---------------------------------------------------------------------------
+
+
+def conv_forward(x, w, stride, padding, dilation, groups, algorithm="auto"):
+    """Cross-correlation y (N, O, *Q) of x (N, C, *S) with w (O, C/groups, *K)."""
+    out_shape = conv_out_shape(x.shape, w.shape, stride, padding, dilation)
+    check_output_size(out_shape, "conv")
+    alg = _check_alg(algorithm, "conv", x.shape, w.shape, stride, padding, groups)
+    dt = _float_dtype(x, w)
+    x = x.astype(dt, copy=False)
+    w = w.astype(dt, copy=False)
+    if alg == "reference" or x.ndim - 2 > 3:
+        return ref.conv_forward_ref(x, w, stride, padding, dilation, groups)
+    nd = x.ndim - 2
+    n, c = x.shape[:2]
+    o = w.shape[0]
+    og, cg = o // groups, w.shape[1]
+    q = math.prod(out_shape[2:])
+    if alg == "gemm":
+        x3 = x.reshape(n, c, -1)
+        y = np.empty((n, o, q), dt)
+        w2 = w.reshape(o, cg)
+        for gi in range(groups):
+            np.matmul(w2[gi * og:(gi + 1) * og], x3[:, gi * cg:(gi + 1) * cg],
+                      out=y[:, gi * og:(gi + 1) * og])
+        return y.reshape(out_shape)
+    s3, d3 = _t3(stride, 1), _t3(dilation, 1)
+    k3 = _t3(w.shape[2:], 1)
+    q3 = _t3(out_shape[2:], 1)
+    xp = _pad5(_as5(x, nd), _t3(padding, (0, 0)))
+    w5 = _as5(w, nd)
+    if alg == "direct":
+        y = np.empty((n, o) + q3, dt)
+        from .conv_numba import conv_direct
+
+        conv_direct(xp, w5, groups, s3, d3, y)
+        return y.reshape(out_shape)
+    # im2col + GEMM, in blocks of samples
+    from .conv_numba import im2col
+
+    kk = math.prod(k3)
+    rows = c * kk
+    blocks, nb = _blocks(n, rows * q)
+    y = np.empty((n, o, q), dt)
+    w2 = w.reshape(o, cg * kk)
+    colbuf = _buffer("cols", rows * nb * q, dt)
+    resbuf = _buffer("res", o * nb * q, dt) if nb > 1 else None
+    for n0, b in blocks:
+        cols = colbuf[: rows * b * q].reshape(rows, b, q)
+        im2col(xp, n0, b, k3, s3, d3, q3, cols)
+        cols2 = cols.reshape(rows, b * q)
+        # with one sample per block the GEMM writes straight into y
+        res = y[n0] if b == 1 else resbuf[: o * b * q].reshape(o, b * q)
+        for gi in range(groups):
+            np.matmul(w2[gi * og:(gi + 1) * og], cols2[gi * cg * kk:(gi + 1) * cg * kk],
+                      out=res[gi * og:(gi + 1) * og])
+        if b > 1:
+            y[n0:n0 + b] = res.reshape(o, b, q).transpose(1, 0, 2)
+    return y.reshape(out_shape)
+
+
+# ---- transposed conv (input gradient) ---------------------------------------------------
+
+
+def conv_transpose_forward(y, w, stride, padding, dilation, groups, output_padding,
+                           algorithm="auto"):
+    """Adjoint of :func:`conv_forward`: y (N, O, *Q), w (O, C/groups, *K) ->
+    (N, C, *S) with S = (Q-1)*stride + dilation*(K-1) + 1 + output_padding - padding."""
+    out_shape = transpose_out_shape(y.shape, w.shape, stride, padding, dilation, groups,
+                                    output_padding)
+    check_output_size(out_shape, "conv_transpose")
+    alg = _check_alg(algorithm, "conv_transpose", out_shape, w.shape, stride, padding, groups)
+    dt = _float_dtype(y, w)
+    y = y.astype(dt, copy=False)
+    w = w.astype(dt, copy=False)
+    if alg == "reference" or y.ndim - 2 > 3:
+        return ref.conv_transpose_ref(y, w, stride, padding, dilation, groups, output_padding)
+    nd = y.ndim - 2
+    n, o = y.shape[:2]
+    og, cg = o // groups, w.shape[1]
+    c = cg * groups
+    q = math.prod(y.shape[2:])
+    if alg == "gemm" and not any(output_padding):
+        y3 = y.reshape(n, o, q)
+        x = np.empty((n, c, q), dt)
+        w2 = w.reshape(o, cg)
+        for gi in range(groups):
+            np.matmul(w2[gi * og:(gi + 1) * og].T, y3[:, gi * og:(gi + 1) * og],
+                      out=x[:, gi * cg:(gi + 1) * cg])
+        return x.reshape(out_shape)
+    if alg == "gemm":  # output_padding adds a zero border the GEMM does not produce
+        alg = "im2col"
+    s3, d3 = _t3(stride, 1), _t3(dilation, 1)
+    k3 = _t3(w.shape[2:], 1)
+    q3 = _t3(y.shape[2:], 1)
+    op3 = _t3(output_padding, 0)
+    full = tuple((qq - 1) * st + d * (k - 1) + 1 + op
+                 for qq, st, d, k, op in zip(q3, s3, d3, k3, op3))
+    pad3 = _t3(padding, (0, 0))
+    crop = tuple(slice(lo, f - hi) for (lo, hi), f in zip(pad3, full))
+    y5 = _as5(y, nd)
+    w5 = _as5(w, nd)
+    xp = np.zeros((n, c) + full, dt)
+    if alg == "direct":
+        from .conv_numba import conv_transpose_direct
+
+        conv_transpose_direct(y5, w5, groups, s3, d3, xp)
+    else:
+        from .conv_numba import col2im
+
+        kk = math.prod(k3)
+        rows = c * kk
+        blocks, nb = _blocks(n, rows * q)
+        w2 = w.reshape(o, cg * kk)
+        y3 = y5.reshape(n, o, q)
+        colbuf = _buffer("cols", rows * nb * q, dt)
+        ytbuf = _buffer("yt", o * nb * q, dt) if nb > 1 else None
+        for n0, b in blocks:
+            if b == 1:
+                yt = y3[n0]
+            else:
+                yt = ytbuf[: o * b * q].reshape(o, b, q)
+                yt[...] = y3[n0:n0 + b].transpose(1, 0, 2)
+                yt = yt.reshape(o, b * q)
+            cols = colbuf[: rows * b * q].reshape(rows, b * q)
+            for gi in range(groups):
+                np.matmul(w2[gi * og:(gi + 1) * og].T, yt[gi * og:(gi + 1) * og],
+                          out=cols[gi * cg * kk:(gi + 1) * cg * kk])
+            col2im(cols.reshape(rows, b, q), b, k3, s3, d3, q3, xp[n0:n0 + b])
+    x = xp[(slice(None), slice(None)) + crop]
+    return np.ascontiguousarray(x).reshape(out_shape)
+
+
+# ---- weight gradient ---------------------------------------------------------------------
+
+
+def conv_weight_grad(x, g, stride, padding, dilation, groups, kernel_size, algorithm="auto"):
+    """dw (O, C/groups, *K) = sum_{n, q} g[n, o, q] * xpad[n, c, q*stride + k*dilation],
+    for x (N, C, *S) and g (N, O, *Q)."""
+    n, c = x.shape[:2]
+    o = g.shape[1]
+    cg, og = c // groups, o // groups
+    w_shape = (o, cg) + tuple(kernel_size)
+    check_output_size(w_shape, "conv_weight_grad")
+    alg = _check_alg(algorithm, "conv_weight_grad", x.shape, w_shape, stride, padding, groups)
+    dt = _float_dtype(x, g)
+    x = x.astype(dt, copy=False)
+    g = g.astype(dt, copy=False)
+    if alg == "reference" or x.ndim - 2 > 3:
+        return ref.conv_weight_grad_ref(x, g, stride, padding, dilation, groups, kernel_size)
+    nd = x.ndim - 2
+    q = math.prod(g.shape[2:])
+    full_q = conv_out_shape(x.shape, w_shape, stride, padding, dilation)[2:]
+    if alg == "gemm" and tuple(full_q) == tuple(g.shape[2:]):
+        x3 = x.reshape(n, c, -1)
+        g3 = g.reshape(n, o, -1)
+        dw = np.empty((o, cg), dt)
+        for gi in range(groups):
+            dw[gi * og:(gi + 1) * og] = np.tensordot(
+                g3[:, gi * og:(gi + 1) * og], x3[:, gi * cg:(gi + 1) * cg], axes=([0, 2], [0, 2])
+            )
+        return dw.reshape(w_shape)
+    if alg == "gemm":
+        alg = "im2col"
+    s3, d3 = _t3(stride, 1), _t3(dilation, 1)
+    k3 = _t3(kernel_size, 1)
+    q3 = _t3(g.shape[2:], 1)
+    xp = _pad5(_as5(x, nd), _t3(padding, (0, 0)))
+    g5 = _as5(g, nd)
+    if alg == "direct":
+        from .conv_numba import conv_weight_grad_direct
+
+        dw = np.empty((o, cg) + k3, dt)
+        conv_weight_grad_direct(xp, g5, groups, s3, d3, dw)
+        return dw.reshape(w_shape)
+    from .conv_numba import im2col
+
+    kk = math.prod(k3)
+    rows = c * kk
+    blocks, nb = _blocks(n, rows * q)
+    g3 = g5.reshape(n, o, q)
+    dw = np.zeros((o, cg * kk), dt)
+    colbuf = _buffer("cols", rows * nb * q, dt)
+    gtbuf = _buffer("gt", o * nb * q, dt) if nb > 1 else None
+    for n0, b in blocks:
+        cols = colbuf[: rows * b * q].reshape(rows, b, q)
+        im2col(xp, n0, b, k3, s3, d3, q3, cols)
+        cols2 = cols.reshape(rows, b * q)
+        if b == 1:
+            gt = g3[n0]
+        else:
+            gt = gtbuf[: o * b * q].reshape(o, b, q)
+            gt[...] = g3[n0:n0 + b].transpose(1, 0, 2)
+            gt = gt.reshape(o, b * q)
+        for gi in range(groups):
+            dw[gi * og:(gi + 1) * og] += gt[gi * og:(gi + 1) * og] @ cols2[
+                gi * cg * kk:(gi + 1) * cg * kk].T
+    return dw.reshape(w_shape)
+
+
+# ---- unfold / fold --------------------------------------------------------------------------
+
+
+def unfold(x, kernel_size, stride, padding, dilation, algorithm="auto"):
+    """im2col: x (N, C, *S) -> (N, C * prod(K), L) (PyTorch's ``unfold`` layout)."""
+    nd = x.ndim - 2
+    n, c = x.shape[:2]
+    q = tuple(out_size(s, k, st, lo, hi, d) for s, k, st, (lo, hi), d in
+              zip(x.shape[2:], kernel_size, stride, padding, dilation))
+    kk = math.prod(kernel_size)
+    out_shape = (n, c * kk, math.prod(q))
+    check_output_size(out_shape, "unfold")
+    if algorithm == "reference" or nd > 3:
+        return ref.unfold_ref(x, kernel_size, stride, padding, dilation)
+    from .conv_numba import im2col
+
+    dt = _float_dtype(x)
+    xp = _pad5(_as5(x.astype(dt, copy=False), nd), _t3(padding, (0, 0)))
+    cols = np.empty((c * kk, n, math.prod(q)), dt)
+    im2col(xp, 0, n, _t3(kernel_size, 1), _t3(stride, 1), _t3(dilation, 1), _t3(q, 1), cols)
+    return np.ascontiguousarray(cols.transpose(1, 0, 2))
+
+
+def fold(cols, output_size, kernel_size, stride, padding, dilation, algorithm="auto"):
+    """col2im, the adjoint of :func:`unfold`: (N, C * prod(K), L) -> (N, C, *output_size),
+    overlapping taps summed."""
+    nd = len(output_size)
+    n = cols.shape[0]
+    kk = math.prod(kernel_size)
+    c = cols.shape[1] // kk
+    out_shape = (n, c) + tuple(output_size)
+    check_output_size(out_shape, "fold")
+    q = tuple(out_size(s, k, st, lo, hi, d) for s, k, st, (lo, hi), d in
+              zip(output_size, kernel_size, stride, padding, dilation))
+    dt = _float_dtype(cols)
+    cols = cols.astype(dt, copy=False)
+    full = tuple(s + lo + hi for s, (lo, hi) in zip(output_size, padding))
+    crop = tuple(slice(lo, f - hi) for (lo, hi), f in zip(padding, full))
+    if algorithm == "reference" or nd > 3:
+        # the adjoint of unfold as a transposed conv with an identity kernel per channel
+        eye = np.eye(kk, dtype=dt).reshape((kk, 1) + tuple(kernel_size))
+        w = np.tile(eye, (c, 1) + (1,) * nd)
+        y = cols.reshape((n, c * kk) + q)
+        op = tuple(f - ((qq - 1) * st + d * (k - 1) + 1) for f, qq, st, d, k in
+                   zip(full, q, stride, dilation, kernel_size))
+        return ref.conv_transpose_ref(y, w, stride, padding, dilation, c, op)
+    from .conv_numba import col2im
+
+    full3 = _t3(full, 1)
+    xp = np.zeros((n, c) + full3, dt)
+    ct = np.ascontiguousarray(cols.transpose(1, 0, 2))
+    col2im(ct, n, _t3(kernel_size, 1), _t3(stride, 1), _t3(dilation, 1), _t3(q, 1), xp)
+    xp = xp.reshape((n, c) + full)
+    return np.ascontiguousarray(xp[(slice(None), slice(None)) + crop])

@@ -1,0 +1,355 @@
+"""Pooling kernels (Numba) and their NumPy reference oracles.
+
+Every pooling op here works on a stack of planes ``x: (P, D, H, W)`` (``P = N*C``; 1-D and
+2-D pooling use ``D = H = 1`` / ``D = 1``) and is described by one *window table* per
+spatial dimension: ``tab[o, k]`` is the input index that tap ``k`` of output position ``o``
+reads, or ``-1`` when that tap falls into the padding (or past the end of a shorter
+adaptive window). Regular pooling (kernel, stride, padding, dilation, ceil_mode) and
+adaptive pooling only differ in their tables, so the same four kernels serve both:
+
+- :func:`max_pool_forward`: values and the argmax (flat index ``(d*H + h)*W + w`` into
+  the plane, PyTorch's ``return_indices`` convention). The first maximum in row-major
+  window order wins; a NaN wins over everything (the last NaN, as on PyTorch CPU).
+- :func:`plane_scatter_add` / :func:`plane_gather`: the max-pool gradient (scatter of the
+  output gradient to the saved argmax, accumulating where windows overlap) and its
+  adjoint (gather at the same indices).
+- :func:`avg_pool_forward` / :func:`avg_pool_backward`: windowed mean with a separable
+  divisor ``div_d[od] * div_h[oh] * div_w[ow]``, and its adjoint.
+
+Race freedom: every kernel runs ``prange`` over planes, and each iteration writes only its
+own plane, so overlapping windows accumulate serially inside one thread. The result is
+therefore independent of the thread count (parallel equals serial bitwise).
+Nothing is compiled at import: Numba compiles each kernel on its first call (float32 and
+float64 signatures, cached on disk).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+# ---- Numba kernels -------------------------------------------------------------------
+
+
+@njit(parallel=True, cache=True)
+def _max_fwd(x, td, th, tw, out, idx):
+    P, D, H, W = x.shape
+    OD, KD = td.shape
+    OH, KH = th.shape
+    OW, KW = tw.shape
+    for p in prange(P):
+        for od in range(OD):
+            for oh in range(OH):
+                for ow in range(OW):
+                    best = -np.inf
+                    bi = -1
+                    for a in range(KD):
+                        d = td[od, a]
+                        if d < 0:
+                            continue
+                        for b in range(KH):
+                            h = th[oh, b]
+                            if h < 0:
+                                continue
+                            base = (d * H + h) * W
+                            for c in range(KW):
+                                w = tw[ow, c]
+                                if w < 0:
+                                    continue
+                                v = x[p, d, h, w]
+                                if bi < 0:
+                                    bi = base + w
+                                # NaN propagates: "v != v" takes it (and later NaNs)
+                                if v > best or v != v:
+                                    best = v
+                                    bi = base + w
+                    out[p, od, oh, ow] = best
+                    idx[p, od, oh, ow] = bi
+
+
+@njit(parallel=True, cache=True)
+def _max_fwd_2d_fast(x, kh, kw, sh, sw, out, idx):
+    # no padding, no dilation: every tap is in bounds, so no table lookups or branches
+    # beyond the comparison (the common VGG/ResNet case).
+    P, _, H, W = x.shape
+    OH = out.shape[2]
+    OW = out.shape[3]
+    for p in prange(P):
+        for oh in range(OH):
+            h0 = oh * sh
+            for ow in range(OW):
+                w0 = ow * sw
+                best = -np.inf
+                bi = h0 * W + w0
+                for b in range(kh):
+                    base = (h0 + b) * W
+                    for c in range(kw):
+                        v = x[p, 0, h0 + b, w0 + c]
+                        if v > best or v != v:
+                            best = v
+                            bi = base + w0 + c
+                out[p, 0, oh, ow] = best
+                idx[p, 0, oh, ow] = bi
+
+
+@njit(parallel=True, cache=True)
+def _scatter_add(g, idx, out, bad):
+    P, M = g.shape
+    S = out.shape[1]
+    for p in prange(P):
+        for s in range(S):
+            out[p, s] = 0
+        for m in range(M):
+            i = idx[p, m]
+            if i < 0 or i >= S:
+                bad[p] = 1
+            else:
+                out[p, i] += g[p, m]
+
+
+@njit(parallel=True, cache=True)
+def _gather(x, idx, out, bad):
+    P, M = idx.shape
+    S = x.shape[1]
+    for p in prange(P):
+        for m in range(M):
+            i = idx[p, m]
+            if i < 0 or i >= S:
+                bad[p] = 1
+                out[p, m] = 0
+            else:
+                out[p, m] = x[p, i]
+
+
+@njit(parallel=True, cache=True)
+def _avg_fwd(x, td, th, tw, vd, vh, vw, out):
+    P, D, H, W = x.shape
+    OD, KD = td.shape
+    OH, KH = th.shape
+    OW, KW = tw.shape
+    for p in prange(P):
+        for od in range(OD):
+            for oh in range(OH):
+                for ow in range(OW):
+                    s = 0.0
+                    for a in range(KD):
+                        d = td[od, a]
+                        if d < 0:
+                            continue
+                        for b in range(KH):
+                            h = th[oh, b]
+                            if h < 0:
+                                continue
+                            for c in range(KW):
+                                w = tw[ow, c]
+                                if w < 0:
+                                    continue
+                                s += x[p, d, h, w]
+                    out[p, od, oh, ow] = s / (vd[od] * vh[oh] * vw[ow])
+
+
+@njit(parallel=True, cache=True)
+def _avg_bwd(g, td, th, tw, vd, vh, vw, out):
+    P, D, H, W = out.shape
+    OD, KD = td.shape
+    OH, KH = th.shape
+    OW, KW = tw.shape
+    for p in prange(P):
+        for d in range(D):
+            for h in range(H):
+                for w in range(W):
+                    out[p, d, h, w] = 0
+        for od in range(OD):
+            for oh in range(OH):
+                for ow in range(OW):
+                    v = g[p, od, oh, ow] / (vd[od] * vh[oh] * vw[ow])
+                    for a in range(KD):
+                        d = td[od, a]
+                        if d < 0:
+                            continue
+                        for b in range(KH):
+                            h = th[oh, b]
+                            if h < 0:
+                                continue
+                            for c in range(KW):
+                                w = tw[ow, c]
+                                if w < 0:
+                                    continue
+                                out[p, d, h, w] += v
+
+
+# ---- Python entry points (arrays in, arrays out) -------------------------------------
+
+
+def _planes(x: np.ndarray) -> np.ndarray:
+    return np.ascontiguousarray(x)
+
+
+def max_pool_forward(x, td, th, tw, fast=None):
+    """Max over windows. ``x: (P, D, H, W)``; tables ``(O*, K*)`` int64.
+
+    ``fast``: ``(kh, kw, sh, sw)`` for unpadded, undilated 2-D pooling (a branch-free
+    kernel), or None. Returns ``out: (P, OD, OH, OW)`` of x's dtype and
+    ``idx: (P, OD, OH, OW)`` int64 flat indices into the plane.
+    """
+    x = _planes(x)
+    shape = (x.shape[0], td.shape[0], th.shape[0], tw.shape[0])
+    out = np.empty(shape, dtype=x.dtype)
+    idx = np.empty(shape, dtype=np.int64)
+    if fast is not None and x.shape[1] == 1:
+        _max_fwd_2d_fast(x, *fast, out, idx)
+    else:
+        _max_fwd(x, td, th, tw, out, idx)
+    return out, idx
+
+
+def plane_scatter_add(g, idx, plane_size: int):
+    """``out[p, idx[p, m]] += g[p, m]`` into zeros ``(P, plane_size)``.
+
+    Returns ``(out, ok)``; ``ok`` is False when an index was outside ``[0, plane_size)``
+    (those entries are skipped, never written out of bounds).
+    """
+    g = _planes(g)
+    idx = np.ascontiguousarray(idx, dtype=np.int64)
+    out = np.empty((g.shape[0], plane_size), dtype=g.dtype)
+    bad = np.zeros(g.shape[0], dtype=np.uint8)
+    _scatter_add(g, idx, out, bad)
+    return out, not bad.any()
+
+
+def plane_gather(x, idx):
+    """``out[p, m] = x[p, idx[p, m]]``; returns ``(out, ok)`` like :func:`plane_scatter_add`."""
+    x = _planes(x)
+    idx = np.ascontiguousarray(idx, dtype=np.int64)
+    out = np.empty(idx.shape, dtype=x.dtype)
+    bad = np.zeros(idx.shape[0], dtype=np.uint8)
+    _gather(x, idx, out, bad)
+    return out, not bad.any()
+
+
+def avg_pool_forward(x, td, th, tw, vd, vh, vw):
+    """Windowed sums over the tables divided by ``vd[od] * vh[oh] * vw[ow]``."""
+    x = _planes(x)
+    out = np.empty((x.shape[0], td.shape[0], th.shape[0], tw.shape[0]), dtype=x.dtype)
+    _avg_fwd(x, td, th, tw, vd, vh, vw, out)
+    return out
+
+
+def avg_pool_backward(g, in_dhw, td, th, tw, vd, vh, vw):
+    """Adjoint of :func:`avg_pool_forward`: ``g: (P, OD, OH, OW)`` -> ``(P, D, H, W)``."""
+    g = _planes(g)
+    out = np.empty((g.shape[0],) + tuple(in_dhw), dtype=g.dtype)
+    _avg_bwd(g, td, th, tw, vd, vh, vw, out)
+    return out
+
+
+# ---- window tables -------------------------------------------------------------------
+
+
+def regular_table(length, kernel, stride, padding, dilation, out_len):
+    """Table of a regular pooling window along one dimension: ``(out_len, kernel)``."""
+    o = np.arange(out_len)[:, None]
+    k = np.arange(kernel)[None, :]
+    pos = o * stride - padding + k * dilation
+    return np.where((pos >= 0) & (pos < length), pos, -1).astype(np.int64)
+
+
+def regular_divisor(length, kernel, stride, padding, out_len, count_include_pad):
+    """PyTorch's average-pool divisor factor along one dimension (float64, ``(out_len,)``).
+
+    With ``count_include_pad`` the window is clipped to the padded input (so a ceil_mode
+    window hanging past the padding counts only what lies inside it); otherwise to the
+    input itself.
+    """
+    start = np.arange(out_len) * stride - padding
+    end = np.minimum(start + kernel, length + padding)
+    if count_include_pad:
+        return (end - start).astype(np.float64)
+    return (np.minimum(end, length) - np.maximum(start, 0)).astype(np.float64)
+
+
+def adaptive_bounds(length, out_len):
+    """PyTorch's adaptive windows: ``[floor(o*L/O), ceil((o+1)*L/O))`` per output ``o``."""
+    o = np.arange(out_len)
+    start = (o * length) // out_len
+    end = -((-(o + 1) * length) // out_len)
+    return start, end
+
+
+def adaptive_table(length, out_len):
+    """Table of adaptive windows ``(out_len, max window)`` and their sizes (float64)."""
+    start, end = adaptive_bounds(length, out_len)
+    kmax = int((end - start).max())
+    pos = start[:, None] + np.arange(kmax)[None, :]
+    tab = np.where(pos < end[:, None], pos, -1).astype(np.int64)
+    return tab, (end - start).astype(np.float64)
+
+
+# ---- NumPy references (slow, obvious; the oracles of the tests) -----------------------
+
+
+def max_pool_reference(x, td, th, tw):
+    """Loop-free reference of :func:`max_pool_forward` (same tie and NaN rules)."""
+    P, D, H, W = x.shape
+    xp = np.concatenate([x.reshape(P, -1), np.full((P, 1), -np.inf, x.dtype)], axis=1)
+    lin = ((td[:, None, None, :, None, None] * H + th[None, :, None, None, :, None]) * W
+           + tw[None, None, :, None, None, :])
+    valid = ((td >= 0)[:, None, None, :, None, None] & (th >= 0)[None, :, None, None, :, None]
+             & (tw >= 0)[None, None, :, None, None, :])
+    lin = np.where(valid, lin, D * H * W)  # the appended -inf column
+    OD, OH, OW = td.shape[0], th.shape[0], tw.shape[0]
+    lin = lin.reshape(OD, OH, OW, -1)
+    vals = xp[:, lin]  # (P, OD, OH, OW, K)
+    nan = np.isnan(vals)
+    # first maximum in window order, except that the last NaN wins
+    first = np.argmax(vals, axis=-1)
+    last_nan = vals.shape[-1] - 1 - np.argmax(nan[..., ::-1], axis=-1)
+    pick = np.where(nan.any(axis=-1), last_nan, first)
+    # all taps -inf: the first in-bounds tap (argmax already returns position 0, which may
+    # be padding; pick the first valid tap instead)
+    first_valid = np.argmax(valid.reshape(OD, OH, OW, -1), axis=-1)
+    allneg = np.all(vals == -np.inf, axis=-1)
+    pick = np.where(allneg, first_valid[None], pick)
+    out = np.take_along_axis(vals, pick[..., None], -1)[..., 0]
+    idx = np.take_along_axis(np.broadcast_to(lin, vals.shape), pick[..., None], -1)[..., 0]
+    return out.astype(x.dtype), idx.astype(np.int64)
+
+
+def scatter_add_reference(g, idx, plane_size):
+    out = np.zeros((g.shape[0], plane_size), dtype=g.dtype)
+    for p in range(g.shape[0]):
+        np.add.at(out[p], idx[p], g[p])
+    return out
+
+
+def gather_reference(x, idx):
+    return np.take_along_axis(x, idx, axis=1)
+
+
+def avg_pool_reference(x, td, th, tw, vd, vh, vw):
+    P, D, H, W = x.shape
+    xp = np.concatenate([x.reshape(P, -1), np.zeros((P, 1), x.dtype)], axis=1)
+    lin = ((td[:, None, None, :, None, None] * H + th[None, :, None, None, :, None]) * W
+           + tw[None, None, :, None, None, :])
+    valid = ((td >= 0)[:, None, None, :, None, None] & (th >= 0)[None, :, None, None, :, None]
+             & (tw >= 0)[None, None, :, None, None, :])
+    lin = np.where(valid, lin, D * H * W).reshape(td.shape[0], th.shape[0], tw.shape[0], -1)
+    s = xp[:, lin].astype(np.float64).sum(-1)
+    div = vd[:, None, None] * vh[None, :, None] * vw[None, None, :]
+    return (s / div).astype(x.dtype)
+
+
+def avg_pool_backward_reference(g, in_dhw, td, th, tw, vd, vh, vw):
+    P = g.shape[0]
+    D, H, W = in_dhw
+    lin = ((td[:, None, None, :, None, None] * H + th[None, :, None, None, :, None]) * W
+           + tw[None, None, :, None, None, :])
+    valid = ((td >= 0)[:, None, None, :, None, None] & (th >= 0)[None, :, None, None, :, None]
+             & (tw >= 0)[None, None, :, None, None, :])
+    lin = np.where(valid, lin, D * H * W).reshape(td.shape[0], th.shape[0], tw.shape[0], -1)
+    div = vd[:, None, None] * vh[None, :, None] * vw[None, None, :]
+    v = g.astype(np.float64) / div
+    out = np.zeros((P, D * H * W + 1))
+    for p in range(P):
+        np.add.at(out[p], lin, np.broadcast_to(v[p][..., None], lin.shape))
+    return out[:, :-1].reshape(P, D, H, W).astype(g.dtype)

@@ -1,0 +1,185 @@
+"""Checkpoints: ``ac.save(obj, path)`` / ``ac.load(path)`` as ``.npz``, never pickle.
+
+``obj`` is a state dict (``model.state_dict()``, ``optimizer.state_dict()``) or any nesting
+of dicts (string or int keys), lists and tuples whose leaves are Tensors, ndarrays,
+numbers, strings, booleans or None. Arrays go into the archive as ``.npy`` members; the
+structure goes into a JSON manifest member. Loading uses ``numpy.load(...,
+allow_pickle=False)``, so a file can never run code; anything malformed - not a zip,
+truncated, missing manifest, object arrays, references to absent members, members too
+large to be honest - raises :class:`~autograd_cnn.errors.CheckpointError` naming the file
+and what is wrong.
+
+>>> import autograd_cnn as ac, tempfile, os
+>>> path = os.path.join(tempfile.mkdtemp(), "w.npz")
+>>> ac.save({"w": ac.tensor([1.0, 2.0])}, path)
+>>> ac.load(path)["w"].numpy()
+array([1., 2.], dtype=float32)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import zipfile
+from collections import OrderedDict
+
+import numpy as np
+
+from .errors import ArgumentTypeError, CheckpointError, DataFileNotFoundError
+from .tensor import Tensor
+
+FORMAT = "autograd_cnn.checkpoint"
+VERSION = 1
+_MANIFEST = "__manifest__"
+#: refuse archives whose members would expand beyond this (zip bombs)
+MAX_BYTES = 16 * 2**30
+
+
+def _encode(obj, arrays: dict, where: str):
+    if isinstance(obj, Tensor):
+        key = f"a{len(arrays)}"
+        arrays[key] = np.asarray(obj.data, order="C")
+        return {"t": "tensor", "key": key, "requires_grad": bool(obj.requires_grad)}
+    if isinstance(obj, np.ndarray):
+        if obj.dtype.kind not in "biuf":
+            raise ArgumentTypeError(f"save(): {where}: only numeric arrays, got dtype {obj.dtype}")
+        key = f"a{len(arrays)}"
+        arrays[key] = np.asarray(obj, order="C")
+        return {"t": "ndarray", "key": key}
+    if isinstance(obj, dict):
+        items = []
+        for k, v in obj.items():
+            if isinstance(k, bool) or not isinstance(k, (str, int, np.integer)):
+                raise ArgumentTypeError(
+                    f"save(): {where}: dict keys must be str or int, got {type(k).__name__}"
+                )
+            kk = ["i", int(k)] if isinstance(k, (int, np.integer)) else ["s", k]
+            items.append([kk, _encode(v, arrays, f"{where}[{k!r}]")])
+        return {"t": "dict", "items": items}
+    if isinstance(obj, (list, tuple)):
+        return {"t": type(obj).__name__,
+                "items": [_encode(v, arrays, f"{where}[{i}]") for i, v in enumerate(obj)]}
+    if isinstance(obj, np.generic):
+        obj = obj.item()
+    if obj is None or isinstance(obj, (bool, int, float, str)):
+        return {"t": "value", "v": obj}
+    raise ArgumentTypeError(
+        f"save(): {where}: cannot save a {type(obj).__name__}; only tensors, arrays, "
+        "numbers, strings, None and dicts/lists/tuples of them (no pickling)"
+    )
+
+
+def save(obj, path) -> None:
+    """Write ``obj`` (a state dict or nesting of them) to ``path`` as an ``.npz``.
+
+    Parameters
+    ----------
+    obj : dict, list, tuple, Tensor or ndarray
+    path : str or os.PathLike
+        Written as given (NumPy's habit of appending ``.npz`` is avoided).
+    """
+    arrays: dict = {}
+    root = _encode(obj, arrays, "obj")
+    manifest = json.dumps({"format": FORMAT, "version": VERSION, "root": root})
+    arrays[_MANIFEST] = np.frombuffer(manifest.encode("utf-8"), dtype=np.uint8)
+    with open(os.fspath(path), "wb") as f:
+        np.savez(f, **arrays)
+
+
+def _bad(path, what) -> CheckpointError:
+    return CheckpointError(f"load(): {os.fspath(path)!r} is not a valid checkpoint: {what}")
+
+
+def _decode(node, data, path, depth=0):
+    if depth > 100:
+        raise _bad(path, "manifest nesting deeper than 100 levels")
+    if not isinstance(node, dict) or "t" not in node:
+        raise _bad(path, f"malformed manifest entry {str(node)[:80]!r}")
+    t = node["t"]
+    if t in ("tensor", "ndarray"):
+        key = node.get("key")
+        if not isinstance(key, str) or key not in data:
+            raise _bad(path, f"manifest refers to missing array member {key!r}")
+        arr = data[key]
+        if t == "ndarray":
+            return arr
+        out = Tensor(arr)
+        if node.get("requires_grad") and arr.dtype.kind == "f":
+            out.requires_grad = True
+        return out
+    if t == "dict":
+        out = OrderedDict()
+        for item in node.get("items", []):
+            try:
+                (kind, k), v = item
+            except (TypeError, ValueError):
+                raise _bad(path, "malformed dict entry in manifest") from None
+            if kind not in ("i", "s"):
+                raise _bad(path, f"malformed dict key kind {kind!r}")
+            out[int(k) if kind == "i" else str(k)] = _decode(v, data, path, depth + 1)
+        return out
+    if t in ("list", "tuple"):
+        items = [_decode(v, data, path, depth + 1) for v in node.get("items", [])]
+        return items if t == "list" else tuple(items)
+    if t == "value":
+        v = node.get("v")
+        if v is not None and not isinstance(v, (bool, int, float, str)):
+            raise _bad(path, f"manifest value of type {type(v).__name__}")
+        return v
+    raise _bad(path, f"unknown manifest entry type {t!r}")
+
+
+def load(path):
+    """Read a checkpoint written by :func:`save`; returns the same nesting with Tensors
+    (dicts come back as ``OrderedDict``).
+
+    Raises
+    ------
+    DataFileNotFoundError
+        ``path`` does not exist.
+    CheckpointError
+        The file is not a well-formed checkpoint (corrupt, truncated, hostile, not ours).
+    """
+    p = os.fspath(path)
+    if not os.path.exists(p):
+        raise DataFileNotFoundError(f"load(): no checkpoint file at {p!r}")
+    if not zipfile.is_zipfile(p):
+        raise _bad(p, "not an .npz (zip) archive")
+    try:
+        with zipfile.ZipFile(p) as zf:
+            infos = zf.infolist()
+            total = sum(i.file_size for i in infos)
+            bad = zf.testzip()
+        if bad is not None:
+            raise _bad(p, f"member {bad!r} is corrupt (CRC mismatch)")
+        if total > MAX_BYTES:
+            raise _bad(p, f"members would expand to {total} bytes (> {MAX_BYTES})")
+        with np.load(p, allow_pickle=False) as npz:
+            names = set(npz.files)
+            if _MANIFEST not in names:
+                raise _bad(p, "no manifest member (not written by autograd_cnn.save)")
+            raw = npz[_MANIFEST]
+            if raw.dtype != np.uint8 or raw.ndim != 1:
+                raise _bad(p, "manifest member has the wrong type")
+            try:
+                manifest = json.loads(raw.tobytes().decode("utf-8"))
+            except (UnicodeDecodeError, json.JSONDecodeError) as e:
+                raise _bad(p, f"manifest is not valid JSON ({e})") from None
+            if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+                raise _bad(p, "manifest does not identify an autograd_cnn checkpoint")
+            if manifest.get("version") != VERSION:
+                raise _bad(p, f"unsupported checkpoint version {manifest.get('version')!r}")
+            data = {}
+            for name in names - {_MANIFEST}:
+                arr = npz[name]
+                if arr.dtype.kind not in "biuf":
+                    raise _bad(p, f"member {name!r} has non-numeric dtype {arr.dtype}")
+                data[name] = arr
+            return _decode(manifest.get("root"), data, p)
+    except CheckpointError:
+        raise
+    except ValueError as e:
+        # numpy raises ValueError for object arrays (pickles) and malformed headers
+        raise _bad(p, f"{e}") from None
+    except (OSError, EOFError, KeyError, zipfile.BadZipFile, RuntimeError) as e:
+        raise _bad(p, f"{type(e).__name__}: {e}") from None

@@ -1,0 +1,153 @@
+"""Regenerate the pictures of docs/visualization.md (docs/figures/*.svg).
+
+    python docs/make_figures.py            # all figures whose pieces exist
+    python docs/make_figures.py --check    # fail if a checked-in figure is missing
+
+Every figure is drawn from a fixed seed, so re-running gives the same graphs. Figures
+that need parts of the library not present yet (conv2d, nn modules, the model zoo) are
+skipped with a message. Needs the Graphviz ``dot`` program.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+
+import autograd_cnn as ac
+from autograd_cnn import tape, viz
+
+FIGURES = Path(__file__).resolve().parent / "figures"
+
+
+class Skip(Exception):
+    """A figure whose pieces are not available in this checkout."""
+
+
+def expression():
+    """loss = mean(-log_softmax(tanh(x @ w + b))[:, 0]), as in ``autograd-cnn demo``."""
+    rng = np.random.default_rng(0)
+    x = ac.tensor(rng.standard_normal((3, 4)))
+    w = ac.tensor(rng.standard_normal((4, 2)), requires_grad=True)
+    b = ac.tensor(np.array([0.5, -0.5]), requires_grad=True)
+    w.name, b.name = "w", "b"
+    h = ac.tanh(x @ w + b)
+    return (ac.log_softmax(h, dim=1)[:, 0] * -1).mean()
+
+
+def fig_expression():
+    yield "expression", viz.draw(expression(), title="forward: an expression")
+    yield "expression_backward", viz.draw(
+        expression(), backward="both", title="forward and backward (create_graph=True)")
+
+
+def _lenet():
+    try:
+        from autograd_cnn.models import LeNet5
+    except ImportError as e:
+        raise Skip(f"LeNet5 not available ({e})") from None
+    model = LeNet5()
+    x = ac.randn(1, 1, 32, 32, seed=0)
+    return model, model(x)
+
+
+def fig_lenet5():
+    model, out = _lenet()
+    yield "lenet5_forward", viz.draw(out, params=model, title="LeNet-5 forward (1, 1, 32, 32)")
+    model, out = _lenet()
+    yield "lenet5_backward", viz.draw(out, params=model, backward=True,
+                                      title="LeNet-5 backward (create_graph=True)")
+
+
+def _residual_block():
+    """A ResNet basic block: conv-bn-relu-conv-bn, plus the identity, then relu."""
+    nn = ac.nn
+    if "conv2d" not in ac.REGISTRY and "conv" not in ac.REGISTRY:
+        raise Skip("conv2d is not registered yet")
+    try:
+        from autograd_cnn.models.resnet import BasicBlock  # the zoo's own, when present
+        block = BasicBlock(8, 8)
+    except (ImportError, TypeError):
+
+        class BasicBlock(nn.Module):
+            def __init__(self, channels):
+                super().__init__()
+                self.conv1 = nn.Conv2d(channels, channels, 3, padding=1, bias=False)
+                self.bn1 = nn.BatchNorm2d(channels)
+                self.relu = nn.ReLU()
+                self.conv2 = nn.Conv2d(channels, channels, 3, padding=1, bias=False)
+                self.bn2 = nn.BatchNorm2d(channels)
+
+            def forward(self, x):
+                out = self.relu(self.bn1(self.conv1(x)))
+                out = self.bn2(self.conv2(out))
+                return self.relu(out + x)
+
+        block = BasicBlock(8)
+
+    class Wrapper(nn.Module):  # so the block's own name shows as a cluster
+        def __init__(self):
+            super().__init__()
+            self.block = block
+
+        def forward(self, x):
+            return self.block(x)
+
+    model = Wrapper()
+    # the block's input is an activation of an earlier layer: it requires grad
+    x = ac.randn(2, 8, 8, 8, seed=0, requires_grad=True)
+    return model, model(x)
+
+
+def fig_residual():
+    model, out = _residual_block()
+    yield "residual_block", viz.draw(out, params=model, title="a residual block (forward)")
+    yield "residual_block_backward", viz.draw(
+        out, params=model, backward=True, title="a residual block (backward)")
+
+
+def fig_resnet_collapsed():
+    try:
+        from autograd_cnn import models
+    except ImportError as e:
+        raise Skip(f"model zoo not available ({e})") from None
+    factory = getattr(models, "resnet18", None) or getattr(models, "ResNet18", None)
+    if factory is None:
+        raise Skip("resnet18 not available")
+    model = factory()
+    out = model(ac.randn(2, 3, 32, 32, seed=0))
+    yield "resnet18_collapsed", viz.draw(out, params=model, collapse="modules",
+                                         title="ResNet-18, collapse='modules'")
+
+
+ALL = [fig_expression, fig_lenet5, fig_residual, fig_resnet_collapsed]
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description="regenerate docs/figures/*.svg")
+    ap.add_argument("--out", type=Path, default=FIGURES)
+    ap.add_argument("--check", action="store_true",
+                    help="exit 1 if a figure could not be produced")
+    args = ap.parse_args(argv)
+    if not viz.dot_available():
+        print("make_figures: the Graphviz 'dot' program is required", file=sys.stderr)
+        return 2
+    args.out.mkdir(parents=True, exist_ok=True)
+    skipped = 0
+    for make in ALL:
+        try:
+            for name, graph in make():
+                path = viz.render(graph, args.out / f"{name}.svg")
+                print(f"wrote {path.relative_to(args.out.parent)} ({graph.info['nodes']} boxes)")
+        except Skip as e:
+            skipped += 1
+            print(f"skipped {make.__name__}: {e}")
+        finally:
+            tape.STATE.scope = ()
+    return 1 if (args.check and skipped) else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
