@@ -168,14 +168,16 @@ class Summary:
                 "activation_bytes": self.activation_bytes, "param_bytes": self.param_bytes,
                 "layers": self.to_records()}
 
-    def visible_rows(self, depth=None):
-        depth = self.depth if depth is None else depth
+    def visible_rows(self, depth=...):
+        """Leaf rows (``depth=None``), or modules at ``depth`` plus shallower leaves;
+        default: the depth given to :func:`summary`."""
+        depth = self.depth if depth is ... else depth
         if depth is None:
             return [r for r in self.rows if r.is_leaf]
         return [r for r in self.rows if r.depth <= depth and r.depth > 0 and (
             r.depth == depth or r.is_leaf)]
 
-    def table(self, depth=None) -> str:
+    def table(self, depth=...) -> str:
         head = ("Layer (type)", "Output shape", "Param #", "MACs", "RF", "Jump")
         body = []
         for r in self.visible_rows(depth):

@@ -104,6 +104,9 @@ KIND_STYLES: dict[str, dict[str, str]] = {
              "color": "#c55a11"},
     # a module folded into one box by ``collapse``
     "group": {"shape": "box3d", "style": "filled", "fillcolor": "#f5f5f5"},
+    # in a backward drawing: the gradient of the output(s) the backward starts from
+    "seed": {"shape": "box", "style": "filled,bold", "fillcolor": "#fce4d6",
+             "color": "#c55a11"},
     # the marker for nodes cut by ``max_nodes``
     "more": {"shape": "plaintext", "fontcolor": "#7f7f7f"},
 }
@@ -418,8 +421,9 @@ def _leaves_requiring_grad(outputs: Sequence[Tensor]) -> list[Tensor]:
     return leaves
 
 
-def _compute_gradients(outputs: Sequence[Tensor]) -> list[tuple[Tensor, Tensor]]:
-    """Run the VJPs with ``create_graph=True``; (leaf, gradient) for each reachable leaf."""
+def _compute_gradients(outputs: Sequence[Tensor]):
+    """Run the VJPs with ``create_graph=True``. Returns ``[(leaf, gradient), ...]`` for
+    each reachable leaf that requires grad, and the seed tensors (``grad_output``)."""
     live = [t for t in outputs if t.requires_grad]
     if not live:
         raise NoGradError(
@@ -444,7 +448,7 @@ def _compute_gradients(outputs: Sequence[Tensor]) -> list[tuple[Tensor, Tensor]]
             "calling backward(), call backward(retain_graph=True), or draw the gradients you "
             f"computed yourself with create_graph=True: draw(x.grad). ({e})"
         ) from None
-    return [(leaf, g) for leaf, g in zip(leaves, grads, strict=True) if g is not None]
+    return [(leaf, g) for leaf, g in zip(leaves, grads, strict=True) if g is not None], seeds
 
 
 class _Builder:
@@ -456,6 +460,7 @@ class _Builder:
         self.order: list[Any] = []  # discovery order (BFS from the roots)
         # (src_key, dst_key, attrs) with attrs a dict: label, style...
         self.edges: list[tuple[Any, Any, dict]] = []
+        self.seed_ids: set[int] = set()  # the grad_output leaves of a backward drawing
 
     def _add(self, v: _V) -> _V:
         if v.key not in self.vs:
@@ -466,7 +471,12 @@ class _Builder:
 
     def leaf(self, t: Tensor) -> _V:
         name = self.names.get(id(t), t.name)
-        kind = ("parameter" if name is not None else "input") if t.requires_grad else "constant"
+        if id(t) in self.seed_ids:
+            kind = "seed"
+        elif t.requires_grad:
+            kind = "parameter" if name is not None else "input"
+        else:
+            kind = "constant"
         return self._add(_V(("leaf", id(t)), kind, tensor=t, shape=t.shape, dtype=t.dtype))
 
     def op(self, node) -> _V:
@@ -594,8 +604,9 @@ def draw(
         by running the VJPs with ``create_graph=True`` (gradients of ``output`` with
         respect to every leaf that requires grad; ``.grad`` is not touched); forward
         values the VJPs read appear as dashed "saved" boxes. ``"both"``: forward and
-        backward side by side, each backward op joined by a dotted line to the forward op
-        it differentiates. Needs the forward graph's saved tensors (draw before
+        backward side by side, each forward op joined by a dotted line to the first op
+        of its VJP (forward ops are numbered, backward ops name theirs: ``∂ conv2d
+        #3``). Needs the forward graph's saved tensors (draw before
         ``backward()`` or use ``retain_graph=True``).
     params : mapping, iterable of (name, Tensor), or module, optional
         Names for leaf tensors (like ``dict(model.named_parameters())``); otherwise a
@@ -642,9 +653,9 @@ def draw(
     True
     """
     outputs = _as_outputs(output)
-    if backward not in _MODES or isinstance(backward, (int, float)) and not isinstance(
-        backward, bool
-    ):
+    if isinstance(backward, (bool, np.bool_)):
+        backward = bool(backward)
+    elif not (isinstance(backward, str) and backward == "both"):
         raise InvalidArgumentError(
             f"draw(): backward must be False, True or 'both', got {backward!r}"
         )
@@ -675,7 +686,8 @@ def draw(
     if backward is False:
         b.walk(outputs, expand=lambda n: True)
     else:
-        sinks = _compute_gradients(outputs)
+        sinks, seeds = _compute_gradients(outputs)
+        b.seed_ids = {id(t) for t in seeds}
         if backward == "both":
             b.walk(outputs, expand=lambda n: True)
         b.walk([g for _, g in sinks], expand=lambda n: backward == "both" or _is_backward(n))
@@ -780,7 +792,7 @@ def _label_all(b: _Builder, nums, show_shapes, show_attrs, show_saved, grads) ->
                     attrs.update(_BAD_GRAD_BORDER)
             v.label = _html(*rows)
             v.attrs = attrs
-        elif v.kind in ("parameter", "input", "constant"):
+        elif v.kind in ("parameter", "input", "constant", "seed"):
             t = v.tensor
             if t is not None:
                 name = b.names.get(id(t), t.name)

@@ -120,6 +120,9 @@ def fig_resnet_collapsed():
     out = model(ac.randn(2, 3, 32, 32, seed=0))
     yield "resnet18_collapsed", viz.draw(out, params=model, collapse="modules",
                                          title="ResNet-18, collapse='modules'")
+    yield "resnet18_both_collapsed", viz.draw(
+        out, params=model, collapse="modules", backward="both",
+        title="ResNet-18 forward and backward, collapse='modules'")
 
 
 ALL = [fig_expression, fig_lenet5, fig_residual, fig_resnet_collapsed]

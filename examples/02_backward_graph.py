@@ -28,7 +28,9 @@ from autograd_cnn import tape, viz
 def build_loss():
     """A tiny CNN written with the functional API (scopes name the 'modules')."""
     rng = np.random.default_rng(0)
-    x = ac.tensor(rng.standard_normal((2, 1, 8, 8)).astype(np.float32))
+    # the input requires grad (as for a saliency map), so the conv's input-gradient is
+    # computed too: a transposed convolution
+    x = ac.tensor(rng.standard_normal((2, 1, 8, 8)).astype(np.float32), requires_grad=True)
     labels = np.array([1, 0])
     F = ac.functional
     have_conv = hasattr(F, "conv2d")
@@ -56,7 +58,7 @@ def build_loss():
     with tape.scope("fc"):
         logits = h @ param("fc.weight", h.shape[1], 2) + param("fc.bias", 2)
     loss = -(ac.log_softmax(logits, dim=1)[np.arange(2), labels]).mean()
-    return loss, params
+    return loss, x, params
 
 
 def main(argv=None) -> int:
@@ -65,7 +67,7 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     out = Path(args.out)
 
-    loss, params = build_loss()
+    loss, x, params = build_loss()
     fmt = "svg" if viz.dot_available() else "dot"
     if fmt == "dot":
         print("Graphviz 'dot' not found: writing DOT text instead of SVG")
@@ -80,7 +82,7 @@ def main(argv=None) -> int:
     # which ops did each VJP use? (read from the recorded backward nodes' grad_of)
     # (a seed that requires grad makes every VJP record, even those of constant masks)
     seed = ac.tensor(np.ones((), dtype=np.float32), requires_grad=True)
-    grads = ac.gradients(loss, list(params.values()), grad_outputs=seed, create_graph=True)
+    grads = ac.gradients(loss, [x, *params.values()], grad_outputs=seed, create_graph=True)
     used = defaultdict(list)
     stack, seen = [g._node for g in grads if g._node is not None], set()
     while stack:  # walk the recorded backward graph
@@ -88,7 +90,7 @@ def main(argv=None) -> int:
         if id(node) in seen or node.grad_of is None:
             continue
         seen.add(id(node))
-        used[node.grad_of.prim.name].append(node.prim.name)
+        used[viz.op_label(node.grad_of)].append(viz.op_label(node))
         stack += node.parents()
     print("\nforward op      -> ops recorded by its VJP")
     for fwd, ops in used.items():

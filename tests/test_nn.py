@@ -159,6 +159,9 @@ def test_sequential_indexing_slicing_len_append():
     s = nn.Sequential(nn.Linear(2, 3), nn.ReLU(), nn.Linear(3, 1))
     assert len(s) == 3 and isinstance(s[-1], nn.Linear)
     assert len(s[:2]) == 2
+    # slicing shares the layers and leaves their parameter names alone
+    assert s[:2][0] is s[0] and s[0].weight.name == "0.weight"
+    assert s[1:][1].weight.name == "2.weight"
     s.append(nn.Sigmoid())
     assert len(s) == 4 and list(s._modules) == ["0", "1", "2", "3"]
     out = s(ac.randn(4, 2, seed=0))

@@ -94,6 +94,8 @@ def test_pool_layers_equal_functional():
     np.testing.assert_allclose(nn.MaxPool1d(2)(x1).numpy(), F.max_pool1d(x1, 2).numpy())
     np.testing.assert_allclose(nn.AvgPool1d(4)(x1).numpy(), F.avg_pool1d(x1, 4).numpy())
     assert gradcheck(lambda t: nn.AvgPool2d(2)(t), [x])
+    assert gradcheck(lambda t: nn.MaxPool2d(2)(t), [x])
+    assert gradcheck(lambda t: nn.AdaptiveAvgPool2d(3)(t), [x])
 
 
 def test_batchnorm_train_eval_and_running_stats():
@@ -159,6 +161,9 @@ def test_dropout_layer_train_and_eval():
     assert d(x) is x or np.array_equal(d(x).numpy(), x.numpy())
     with pytest.raises(InvalidArgumentError, match="dropout probability"):
         nn.Dropout(1.5)
+    a = nn.Dropout(0.3, generator=np.random.default_rng(5))(x).numpy()
+    b = nn.Dropout(0.3, generator=np.random.default_rng(5))(x).numpy()
+    np.testing.assert_array_equal(a, b)
 
 
 def test_upsample_layer():

@@ -161,3 +161,18 @@ def test_summary_restores_training_mode_and_does_not_allocate_params():
 def test_summary_wrong_channels_names_layer():
     with pytest.raises(ac.errors.LayerInputError, match=r"'features\.0' \(Conv2d\).*3 channels"):
         ac.summary(_meta(models.vgg11), (1, 1, 224, 224))
+
+
+def test_table_depth_shows_composites_with_subtree_totals():
+    m = _meta(models.GoogLeNet)
+    s = ac.summary(m, (1, 3, 224, 224), depth=1)
+    text = str(s)
+    assert "inception3a (InceptionModule)" in text
+    assert "branch1" not in text  # deeper rows hidden at depth 1
+    leaves = s.table(depth=None)
+    assert "inception3a.branch2.1.0 (Conv2d)" in leaves
+    r = s["inception3a"]
+    assert not r.is_leaf
+    assert r.macs == sum(x.macs for x in s.rows if x.is_leaf and
+                         x.name.startswith("inception3a."))
+    assert s.total_macs == sum(x.macs for x in s.rows if x.is_leaf)

@@ -201,6 +201,8 @@ def test_multiple_outputs():
     [
         ({"backward": "sideways"}, InvalidArgumentError, "backward"),
         ({"backward": 1}, InvalidArgumentError, "backward"),
+        ({"backward": "forward"}, InvalidArgumentError, "backward"),
+        ({"backward": None}, InvalidArgumentError, "backward"),
         ({"rankdir": "XY"}, InvalidArgumentError, "rankdir"),
         ({"collapse": 0}, InvalidArgumentError, "collapse"),
         ({"collapse": "everything"}, InvalidArgumentError, "collapse"),
@@ -244,7 +246,8 @@ def test_backward_graph_of_matmul_is_matmuls_with_transposes():
     assert all(viz._BACKWARD_BORDER["color"] in line for line in bwd)
     assert g.info["sinks"] == 2 and g.info["ops"] == 0 and g.info["backward_ops"] >= 5
     assert "∂out / ∂w" in src and "∂out / ∂input" in src
-    assert "grad_output" in src  # the seed
+    seed = node_named(src, "grad_output")  # the seed, styled as such
+    assert viz.KIND_STYLES["seed"]["fillcolor"] in seed and g.info["leaves"] == 2
     # each sink is fed by the op that produced that gradient
     sinks = {n for n, line in node_lines(src).items() if "∂out / ∂" in line}
     feeding = {s for s, d, _ in edges(src) if d in sinks}
@@ -261,11 +264,23 @@ def test_backward_graph_records_every_vjp_including_masks():
 def test_backward_values_match_real_gradients():
     # drawing runs the VJPs for real: the recorded gradient equals the analytic one
     x = ac.tensor(np.array([1.0, -2.0, 3.0]), requires_grad=True)
-    sinks = viz._compute_gradients([(x * x).sum()])
+    sinks, seeds = viz._compute_gradients([(x * x).sum()])
+    assert len(seeds) == 1 and seeds[0].requires_grad and seeds[0].shape == ()
     ((leaf, gx),) = sinks
     assert leaf is x
     np.testing.assert_allclose(gx.numpy(), 2 * x.numpy())
     assert gx._node is not None and gx._node.grad_of is not None
+
+
+def test_drawing_the_backward_leaves_the_forward_graph_usable():
+    x = ac.tensor(np.array([0.5, -1.0, 2.0]), requires_grad=True)
+    y = (ac.tanh(x) * x).sum()
+    viz.draw(y, backward=True)
+    viz.draw(y, backward="both")
+    assert x.grad is None
+    y.backward()  # the saved tensors are still there, and nothing was accumulated
+    t = np.tanh(x.numpy())
+    np.testing.assert_allclose(x.grad.numpy(), t + x.numpy() * (1 - t * t))
 
 
 def test_side_by_side_forward_and_backward_with_correspondence():
@@ -436,9 +451,25 @@ def test_collapse_reduces_node_count_and_folds_parameters():
 def test_collapse_backward_groups_are_marked():
     out, params = resnet_like(blocks=2)
     g = viz.draw(out, params=params, backward=True, collapse="modules")
-    assert "<B>∂ layer1.1</B>" in g.source
-    assert g.info["groups"] >= 3 and g.info["nodes"] < viz.draw(
-        out, params=params, backward=True).info["nodes"]
+    src = g.source
+    blk = node_named(src, "<B>∂ layer1.1</B>")
+    assert "→ gradients of 2 parameters" in blk
+    # backward boxes of stem, layer1.0, layer1.1, head; parameters' gradients, saved
+    # forward values and masks are folded into them
+    assert g.info["groups"] == 4 and g.info["sinks"] == 0 and g.info["saved"] == 0
+    assert g.info["nodes"] < viz.draw(out, params=params, backward=True).info["nodes"] / 5
+
+
+def test_collapse_side_by_side_pairs_modules():
+    out, params = resnet_like(blocks=2)
+    g = viz.draw(out, params=params, backward="both", collapse="modules")
+    src = g.source
+    assert g.info["groups"] == 8 and g.info["leaves"] == 0  # parameters fold forward
+    nodes = node_lines(src)
+    dotted = [(s, d) for s, d, line in edges(src) if "style=dotted" in line]
+    pairs = {(re.search(r"<B>([^<]*)</B>", nodes[s]).group(1),
+              re.search(r"<B>([^<]*)</B>", nodes[d]).group(1)) for s, d in dotted}
+    assert pairs == {(m, f"∂ {m}") for m in ("stem", "layer1.0", "layer1.1", "head")}
 
 
 # ---- gradient statistics -----------------------------------------------------------------
@@ -809,7 +840,9 @@ def test_resnet18_collapsed_stays_readable():
     full = viz.draw(out, params=model, max_nodes=None)
     small = viz.draw(out, params=model, collapse="modules")
     assert small.info["nodes"] < 60 < full.info["nodes"]
-    assert small.info["hidden"] == 0
+    assert small.info["hidden"] == 0 and full.info["hidden"] == 0
+    back = viz.draw(out, params=model, backward=True, collapse="modules")
+    assert back.info["nodes"] < 60 and "conv_transpose2d" in back.source
 
 
 def test_nn_modules_give_clusters_and_named_parameters():
@@ -831,3 +864,22 @@ def test_nn_modules_give_clusters_and_named_parameters():
     # 0, 1, 2, 3 as boxes, the final sum, the input
     assert folded.info["groups"] == 4 and folded.info["nodes"] == 6
     assert "2 parameter tensors, 40 values" in node_named(folded.source, "<B>0</B>")
+
+
+@pytest.mark.slow
+@needs_dot
+def test_cli_graph_of_a_zoo_model(tmp_path, capsys):
+    _need_conv()
+    from autograd_cnn.cli import main
+
+    if "lenet5" not in viz._zoo_names():
+        pytest.skip("LeNet5 not in the zoo yet")
+    path = tmp_path / "lenet5_backward.svg"
+    assert main(["graph", "--model", "lenet5", "--backward", "-o", str(path)]) == 0
+    texts = " ".join(svg_texts(path.read_text()))
+    assert "conv_transpose2d" in texts or "conv_weight_grad2d" in texts
+    assert "features.0.weight" in texts or "weight" in texts
+    small = tmp_path / "lenet5.dot"
+    assert main(["graph", "--model", "lenet5", "--collapse", "modules", "--input-shape",
+                 "1,1,32,32", "-o", str(small)]) == 0
+    assert "box3d" in small.read_text()

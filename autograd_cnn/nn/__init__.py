@@ -20,9 +20,7 @@ from .loss import (
 from .module import Module, Parameter, meta_init
 from .norm import BatchNorm1d, BatchNorm2d, BatchNorm3d, LayerNorm, LocalResponseNorm
 from .pool import (
-    AdaptiveAvgPool1d,
     AdaptiveAvgPool2d,
-    AdaptiveAvgPool3d,
     AdaptiveMaxPool2d,
     AvgPool1d,
     AvgPool2d,
@@ -36,8 +34,8 @@ __all__ = [
     "init", "Module", "Parameter", "meta_init", "Sequential", "ModuleList", "ModuleDict",
     "Linear", "Identity", "Flatten", "Unflatten", "Conv1d", "Conv2d", "Conv3d",
     "ConvTranspose1d", "ConvTranspose2d", "ConvTranspose3d", "MaxPool1d", "MaxPool2d",
-    "MaxPool3d", "AvgPool1d", "AvgPool2d", "AvgPool3d", "AdaptiveAvgPool1d",
-    "AdaptiveAvgPool2d", "AdaptiveAvgPool3d", "AdaptiveMaxPool2d", "Dropout", "Upsample",
+    "MaxPool3d", "AvgPool1d", "AvgPool2d", "AvgPool3d",
+    "AdaptiveAvgPool2d", "AdaptiveMaxPool2d", "Dropout", "Upsample",
     "BatchNorm1d", "BatchNorm2d", "BatchNorm3d", "LayerNorm", "LocalResponseNorm", "ReLU",
     "LeakyReLU", "Tanh", "Sigmoid", "Softmax", "LogSoftmax", "Softplus", "CrossEntropyLoss",
     "NLLLoss", "MSELoss", "L1Loss", "SmoothL1Loss", "HuberLoss", "BCELoss", "BCEWithLogitsLoss",

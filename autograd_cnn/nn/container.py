@@ -46,7 +46,10 @@ class Sequential(Module):
 
     def __getitem__(self, idx):
         if isinstance(idx, slice):
-            return Sequential(OrderedDict(list(self._modules.items())[idx]))
+            # a view sharing the children; their names and scopes stay those of self
+            out = Sequential()
+            out._modules.update(list(self._modules.items())[idx])
+            return out
         return list(self._modules.values())[_index(idx, len(self), "Sequential")]
 
     def __setitem__(self, idx, module):

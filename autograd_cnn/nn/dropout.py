@@ -11,14 +11,15 @@ class Dropout(Module):
     """Zero each element with probability ``p`` in training mode and scale the rest by
     ``1/(1-p)`` (inverted dropout); the identity in eval mode. Shape: any."""
 
-    def __init__(self, p: float = 0.5, inplace: bool = False):
+    def __init__(self, p: float = 0.5, inplace: bool = False, *, generator=None):
         super().__init__()
         if not 0.0 <= p <= 1.0:
             raise InvalidArgumentError(f"p: dropout probability must be in [0, 1], got {p}")
-        self.p, self.inplace = p, inplace
+        self.p, self.inplace, self.generator = p, inplace, generator
 
     def forward(self, x):
-        return F.dropout(x, self.p, self.training)
+        kw = {} if self.generator is None else {"generator": self.generator}
+        return F.dropout(x, self.p, self.training, **kw)
 
     def extra_repr(self):
         return f"p={self.p}, inplace={self.inplace}"

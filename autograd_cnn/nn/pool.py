@@ -1,5 +1,5 @@
-"""Pooling layers: MaxPool1d/2d/3d, AvgPool1d/2d/3d, AdaptiveAvgPool1d/2d/3d,
-AdaptiveMaxPool2d. The arithmetic is in :mod:`autograd_cnn.functional`."""
+"""Pooling layers: MaxPool1d/2d/3d, AvgPool1d/2d/3d, AdaptiveAvgPool2d, AdaptiveMaxPool2d.
+The arithmetic is in :mod:`autograd_cnn.functional`."""
 
 from __future__ import annotations
 
@@ -100,19 +100,11 @@ class _AdaptiveNd(Module):
         return f"output_size={self.output_size}"
 
 
-class AdaptiveAvgPool1d(_AdaptiveNd):
-    _nd = 1
-
-
 class AdaptiveAvgPool2d(_AdaptiveNd):
     """Average to a fixed ``output_size`` (``(N, C, H, W) -> (N, C, *output_size)``)
     whatever the input size; ``1`` is global average pooling."""
 
     _nd = 2
-
-
-class AdaptiveAvgPool3d(_AdaptiveNd):
-    _nd = 3
 
 
 class AdaptiveMaxPool2d(_AdaptiveNd):
