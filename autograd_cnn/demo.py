@@ -131,8 +131,8 @@ def _write_graphs(model, x_batch, y_batch, out_dir: str, log: Callable) -> dict:
 
 def run_demo(out_dir: str = "demo_output", *, epochs: int = 15, batch_size: int = 32,
              lr: float = 3e-3, seed: int = DEMO_SEED, fast: bool = False,
-             graphs: bool = True, threads: int | None = 1, progress=None,
-             log: Callable = print) -> dict:
+             graphs: bool = True, threads: int | None = 1, width: int = 16,
+             augment: bool = False, progress=None, log: Callable = print) -> dict:
     """Train the LeNet-style CNN on the embedded digits and write the results.
 
     Parameters
@@ -144,6 +144,10 @@ def run_demo(out_dir: str = "demo_output", *, epochs: int = 15, batch_size: int 
         Seeds the split, initialization and shuffling: a run is reproducible.
     fast : bool
         A few optimizer steps only (CI), same outputs otherwise.
+    width : int
+        Channels of the first conv block (the second has twice as many).
+    augment : bool
+        Shift training images by up to one pixel at random (seeded).
     graphs : bool
         Draw the forward/backward graphs (needs Graphviz).
     threads : int or None
@@ -165,7 +169,7 @@ def run_demo(out_dir: str = "demo_output", *, epochs: int = 15, batch_size: int 
     threads_before = _set_threads(threads)
     try:
         return _run(ac, out_dir, epochs, batch_size, lr, seed, fast, graphs, progress, log,
-                    t_start)
+                    t_start, width, augment)
     finally:
         _set_threads(threads_before)
 
@@ -181,7 +185,8 @@ def _set_threads(n):
     return before
 
 
-def _run(ac, out_dir, epochs, batch_size, lr, seed, fast, graphs, progress, log, t_start):
+def _run(ac, out_dir, epochs, batch_size, lr, seed, fast, graphs, progress, log, t_start,
+         width, augment):
     from . import optim, plotting
     from .data import DataLoader, Digits, Normalize, TensorDataset, train_test_split
     from .train import evaluate, fit, load_state
@@ -193,7 +198,10 @@ def _run(ac, out_dir, epochs, batch_size, lr, seed, fast, graphs, progress, log,
                                                 seed=seed, stratify=train_full.arrays[1])
     mean, std = float(x_tr.mean()), float(x_tr.std())
     norm = Normalize(mean, std)
-    train_dl = DataLoader(TensorDataset(x_tr, y_tr, transform=norm), batch_size,
+    from .data import Compose, RandomShift
+
+    train_tf = Compose([RandomShift(1, seed=seed), norm]) if augment else norm
+    train_dl = DataLoader(TensorDataset(x_tr, y_tr, transform=train_tf), batch_size,
                           shuffle=True, seed=seed)
     val_dl = DataLoader(TensorDataset(x_val, y_val, transform=norm), 512)
     test_dl = DataLoader(TensorDataset(*test.arrays, transform=norm), 512)
@@ -201,7 +209,7 @@ def _run(ac, out_dir, epochs, batch_size, lr, seed, fast, graphs, progress, log,
         f"{len(test)} test images, 10 classes (normalized with mean {mean:.3f}, "
         f"std {std:.3f})")
 
-    model = lenet_digits()
+    model = lenet_digits(width=width)
     n_params = sum(int(np.prod(p.shape)) for p in model.parameters())
     log("model: LeNet-style CNN\n" + summary_text(model, (1, 1, 8, 8)))
 
@@ -239,7 +247,7 @@ def _run(ac, out_dir, epochs, batch_size, lr, seed, fast, graphs, progress, log,
         files.update(_write_graphs(model, xb, yb, out_dir, log))
 
     # The checkpoint must load back into a fresh model and give the same test accuracy.
-    check = lenet_digits()
+    check = lenet_digits(width=width)
     check.load_state_dict(load_state(ckpt))
     reloaded = evaluate(check, test_dl)["accuracy"]
 

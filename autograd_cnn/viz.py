@@ -141,9 +141,11 @@ def escape_label(text: Any) -> str:
 
     Quotes, ampersands and angle brackets become XML entities, newlines become line
     breaks, other control characters are dropped; backslashes are literal in HTML-like
-    labels, so they need no escaping. The result is safe to concatenate with markup.
+    labels, so they need no escaping; text that is not valid Unicode (lone surrogates)
+    becomes "?". The result is safe to concatenate with markup.
     """
-    s = _CONTROL.sub("", str(text)).replace("\r\n", "\n").replace("\r", "\n")
+    s = str(text).encode("utf-8", "replace").decode("utf-8")  # lone surrogates -> "?"
+    s = _CONTROL.sub("", s).replace("\r\n", "\n").replace("\r", "\n")
     s = s.replace("\t", " ")
     return "<BR/>".join(html.escape(line, quote=True) for line in s.split("\n"))
 

@@ -125,7 +125,21 @@ def fig_resnet_collapsed():
         title="ResNet-18 forward and backward, collapse='modules'")
 
 
-ALL = [fig_expression, fig_lenet5, fig_residual, fig_resnet_collapsed]
+def fig_autodiff():
+    """The example of docs/autodiff.md: y = sum(exp(x * w))."""
+
+    def build():
+        x = ac.tensor(np.array([1.0, 2.0]), requires_grad=True)
+        w = ac.tensor(np.array([0.5, -1.0]), requires_grad=True)
+        x.name, w.name = "x", "w"
+        return (x * w).exp().sum()
+
+    yield "autodiff_forward", viz.draw(build(), title="y = sum(exp(x * w))")
+    yield "autodiff_backward", viz.draw(build(), backward=True,
+                                        title="the backward pass, recorded")
+
+
+ALL = [fig_autodiff, fig_expression, fig_lenet5, fig_residual, fig_resnet_collapsed]
 
 
 def main(argv=None) -> int:

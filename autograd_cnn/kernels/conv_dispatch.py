@@ -22,11 +22,19 @@ the reference handles any number of spatial dims.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import threading
 
-import numpy as np
+# Numba's OpenMP workers spin after each parallel region, OpenBLAS's workers spin after
+# each GEMM; on a small machine the two pools steal each other's cores (measured here: an
+# im2col of 0.1 ms took 16 ms right after a GEMM). Passive waiting for the OpenMP pool
+# removes most of it. It must be set before Numba starts its pool (first parallel call),
+# hence at import; a value chosen by the user wins. See also _limits() below.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+import numpy as np  # noqa: E402
 
 from ..errors import InvalidArgumentError, OutputTooLargeError
 from . import conv_reference as ref
@@ -61,6 +69,56 @@ def check_output_size(shape, what: str):
             f"cap of {MAX_OUTPUT_ELEMENTS} (set autograd_cnn.kernels.conv_dispatch."
             "set_max_output_elements or AUTOGRAD_CNN_MAX_OUTPUT_ELEMENTS to raise it)"
         )
+
+
+# ---- thread pools -----------------------------------------------------------------------
+
+#: Below this many elements moved, Numba kernels run on one thread (waking the pool
+#: costs more than it saves, and far more on a loaded machine).
+NUMBA_MIN_ELEMENTS = 1 << 18
+#: Below this many flops, GEMMs run with one BLAS thread.
+BLAS_MIN_FLOPS = 3e7
+
+_blas_libs = None
+
+
+def _blas_controllers():
+    global _blas_libs
+    if _blas_libs is None:
+        try:
+            from threadpoolctl import ThreadpoolController
+
+            _blas_libs = [c for c in ThreadpoolController().lib_controllers
+                          if c.user_api == "blas"]
+        except Exception:  # threadpoolctl missing or failing: leave BLAS alone
+            _blas_libs = []
+    return _blas_libs
+
+
+@contextlib.contextmanager
+def _limits(elements: int, flops: float):
+    """Run one kernel call with thread counts fitted to its size: Numba single-threaded
+    for small data movement, BLAS single-threaded for small GEMMs (via threadpoolctl
+    when installed), so the two pools never both wake for a small conv."""
+    import numba
+
+    prev_numba = numba.get_num_threads()
+    small_numba = elements < NUMBA_MIN_ELEMENTS and prev_numba > 1
+    libs = _blas_controllers() if flops < BLAS_MIN_FLOPS else []
+    prev_blas = [c.get_num_threads() for c in libs]
+    try:
+        if small_numba:
+            numba.set_num_threads(1)
+        for c, n in zip(libs, prev_blas):
+            if n > 1:
+                c.set_num_threads(1)
+        yield
+    finally:
+        if small_numba:
+            numba.set_num_threads(prev_numba)
+        for c, n in zip(libs, prev_blas):
+            if n > 1:
+                c.set_num_threads(n)
 
 
 # ---- helpers ---------------------------------------------------------------------------
@@ -165,7 +223,22 @@ def _blocks(n, per_sample):
 # ---- forward ---------------------------------------------------------------------------
 
 
+def _work(x_shape, w_shape, q_shape):
+    """(elements moved by im2col/col2im, GEMM flops) of one conv-family call."""
+    n = x_shape[0]
+    kk = math.prod(w_shape[2:])
+    q = math.prod(q_shape)
+    return n * x_shape[1] * kk * q, 2.0 * n * w_shape[0] * w_shape[1] * kk * q
+
+
 def conv_forward(x, w, stride, padding, dilation, groups, algorithm="auto"):
+    """Cross-correlation y (N, O, *Q) of x (N, C, *S) with w (O, C/groups, *K)."""
+    q = conv_out_shape(x.shape, w.shape, stride, padding, dilation)[2:]
+    with _limits(*_work(x.shape, w.shape, q)):
+        return _conv_forward(x, w, stride, padding, dilation, groups, algorithm)
+
+
+def _conv_forward(x, w, stride, padding, dilation, groups, algorithm="auto"):
     """Cross-correlation y (N, O, *Q) of x (N, C, *S) with w (O, C/groups, *K)."""
     out_shape = conv_out_shape(x.shape, w.shape, stride, padding, dilation)
     check_output_size(out_shape, "conv")
@@ -228,6 +301,15 @@ def conv_forward(x, w, stride, padding, dilation, groups, algorithm="auto"):
 
 def conv_transpose_forward(y, w, stride, padding, dilation, groups, output_padding,
                            algorithm="auto"):
+    """Adjoint of :func:`conv_forward` (see :func:`_conv_transpose_forward`)."""
+    x_shape = (y.shape[0], w.shape[1] * groups) + tuple(y.shape[2:])
+    with _limits(*_work(x_shape, w.shape, y.shape[2:])):
+        return _conv_transpose_forward(y, w, stride, padding, dilation, groups,
+                                       output_padding, algorithm)
+
+
+def _conv_transpose_forward(y, w, stride, padding, dilation, groups, output_padding,
+                            algorithm="auto"):
     """Adjoint of :func:`conv_forward`: y (N, O, *Q), w (O, C/groups, *K) ->
     (N, C, *S) with S = (Q-1)*stride + dilation*(K-1) + 1 + output_padding - padding."""
     out_shape = transpose_out_shape(y.shape, w.shape, stride, padding, dilation, groups,
@@ -299,6 +381,15 @@ def conv_transpose_forward(y, w, stride, padding, dilation, groups, output_paddi
 
 
 def conv_weight_grad(x, g, stride, padding, dilation, groups, kernel_size, algorithm="auto"):
+    """Weight gradient (see :func:`_conv_weight_grad`)."""
+    w_shape = (g.shape[1], x.shape[1] // max(groups, 1)) + tuple(kernel_size)
+    with _limits(*_work(x.shape, w_shape, g.shape[2:])):
+        return _conv_weight_grad(x, g, stride, padding, dilation, groups, kernel_size,
+                                 algorithm)
+
+
+def _conv_weight_grad(x, g, stride, padding, dilation, groups, kernel_size,
+                      algorithm="auto"):
     """dw (O, C/groups, *K) = sum_{n, q} g[n, o, q] * xpad[n, c, q*stride + k*dilation],
     for x (N, C, *S) and g (N, O, *Q)."""
     n, c = x.shape[:2]
@@ -381,7 +472,9 @@ def unfold(x, kernel_size, stride, padding, dilation, algorithm="auto"):
     dt = _float_dtype(x)
     xp = _pad5(_as5(x.astype(dt, copy=False), nd), _t3(padding, (0, 0)))
     cols = np.empty((c * kk, n, math.prod(q)), dt)
-    im2col(xp, 0, n, _t3(kernel_size, 1), _t3(stride, 1), _t3(dilation, 1), _t3(q, 1), cols)
+    with _limits(cols.size, 0):
+        im2col(xp, 0, n, _t3(kernel_size, 1), _t3(stride, 1), _t3(dilation, 1), _t3(q, 1),
+               cols)
     return np.ascontiguousarray(cols.transpose(1, 0, 2))
 
 
@@ -413,6 +506,7 @@ def fold(cols, output_size, kernel_size, stride, padding, dilation, algorithm="a
     full3 = _t3(full, 1)
     xp = np.zeros((n, c) + full3, dt)
     ct = np.ascontiguousarray(cols.transpose(1, 0, 2))
-    col2im(ct, n, _t3(kernel_size, 1), _t3(stride, 1), _t3(dilation, 1), _t3(q, 1), xp)
+    with _limits(ct.size, 0):
+        col2im(ct, n, _t3(kernel_size, 1), _t3(stride, 1), _t3(dilation, 1), _t3(q, 1), xp)
     xp = xp.reshape((n, c) + full)
     return np.ascontiguousarray(xp[(slice(None), slice(None)) + crop])
