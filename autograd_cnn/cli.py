@@ -17,13 +17,14 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _run(func, args) -> int:
-    """Run a command; named library errors and bad values become one line, exit 2."""
+    """Run a command; named library errors, bad values, unwritable paths and a diverging
+    loss become one line on stderr and exit status 2."""
     from .demo import CLIError
     from .errors import AutogradCNNError
 
     try:
         return func(args)
-    except (CLIError, AutogradCNNError) as e:
+    except (CLIError, AutogradCNNError, OSError, FloatingPointError) as e:
         msg = str(e).splitlines()[0] if str(e) else type(e).__name__
         print(f"autograd-cnn: error: {msg}", file=sys.stderr)
         return 2

@@ -8,7 +8,7 @@ with progress, and writes into an output folder (``./demo_output`` by default):
 - ``samples.png``: test digits with their predicted labels;
 - ``forward_graph.svg`` / ``backward_graph.svg``: the computation graph of one batch and
   the graph of its gradient computation (when Graphviz's ``dot`` is installed);
-- ``checkpoint.npz``: the best weights (by validation accuracy), loadable with
+- ``checkpoint.npz``: the best weights (by validation loss), loadable with
   ``autograd_cnn.load`` and ``model.load_state_dict``;
 - ``metrics.json`` and ``report.md``: what was done and what came out.
 
@@ -129,7 +129,7 @@ def _write_graphs(model, x_batch, y_batch, out_dir: str, log: Callable) -> dict:
     return files
 
 
-def run_demo(out_dir: str = "demo_output", *, epochs: int = 15, batch_size: int = 32,
+def run_demo(out_dir: str = "demo_output", *, epochs: int = 20, batch_size: int = 32,
              lr: float = 3e-3, seed: int = DEMO_SEED, fast: bool = False,
              graphs: bool = True, threads: int | None = 1, width: int = 16,
              augment: bool = False, progress=None, log: Callable = print) -> dict:
@@ -174,6 +174,12 @@ def run_demo(out_dir: str = "demo_output", *, epochs: int = 15, batch_size: int 
         _set_threads(threads_before)
 
 
+def _numba_threads():
+    import numba
+
+    return numba.get_num_threads()
+
+
 def _set_threads(n):
     """Set Numba's thread count (None: leave it); returns the previous count."""
     if n is None:
@@ -216,10 +222,12 @@ def _run(ac, out_dir, epochs, batch_size, lr, seed, fast, graphs, progress, log,
     if fast:
         epochs = 1
     opt = optim.Adam(model.parameters(), lr=lr)
+    # Cosine annealing to lr/100 over the run: the last epochs settle instead of bouncing.
+    sched = optim.CosineAnnealingLR(opt, T_max=epochs, eta_min=lr / 100)
     ckpt = os.path.join(out_dir, "checkpoint.npz")
     t_train = time.perf_counter()
     hist = fit(model, train_dl, opt, _loss(), epochs=epochs, val_loader=val_dl, seed=seed,
-               checkpoint=ckpt, monitor="val_acc", restore_best=True,
+               scheduler=sched, checkpoint=ckpt, monitor="val_loss", restore_best=True,
                max_steps=5 if fast else None, progress=progress, log=log)
     train_time = time.perf_counter() - t_train
     test_ev = evaluate(model, test_dl, _loss())
@@ -254,10 +262,11 @@ def _run(ac, out_dir, epochs, batch_size, lr, seed, fast, graphs, progress, log,
     metrics = {
         "test_accuracy": test_ev["accuracy"], "test_loss": test_ev["loss"],
         "reloaded_checkpoint_accuracy": reloaded, "best_epoch": hist.best_epoch,
-        "best_val_accuracy": hist.best_value, "epochs_run": len(hist),
+        "best_val_loss": hist.best_value, "epochs_run": len(hist),
         "steps": hist[-1]["steps"], "params": n_params, "train_seconds": train_time,
         "total_seconds": time.perf_counter() - t_start, "fast": fast, "seed": seed,
         "batch_size": batch_size, "lr": lr, "optimizer": "Adam",
+        "numba_threads": _numba_threads(),
         "history": list(hist), "files": files,
         "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, Python "
                    f"{platform.python_version()}, NumPy {np.__version__}",
@@ -297,15 +306,17 @@ def _report(m: dict, summary: str) -> str:
   10% of the rest for validation; images standardized with the training mean and std.
 - Model: a LeNet-style CNN built from `autograd_cnn.nn` (`Conv2d`, `ReLU`, `MaxPool2d`,
   `Flatten`, `Linear`), {m["params"]:,} parameters.
-- Training: {m["optimizer"]} (lr {m["lr"]}), cross-entropy, batch {m["batch_size"]},
-  {m["epochs_run"]} epoch(s), {m["steps"]} steps, in {m["train_seconds"]:.1f} s; the weights
-  of the best validation epoch ({m["best_epoch"]}) were kept.
+- Training: {m["optimizer"]} (lr {m["lr"]}, cosine-annealed to 1/100 of it), cross-entropy,
+  batch {m["batch_size"]}, {m["epochs_run"]} epoch(s), {m["steps"]} steps, in
+  {m["train_seconds"]:.1f} s; the weights of the epoch with the lowest validation loss
+  ({m["best_epoch"]}) were kept.
 
 ## Result
 - **Test accuracy: {acc:.2f}%**{target} on the held-out test images, loss
   {m["test_loss"]:.4f}.
 - The checkpoint reloaded into a fresh model gives {100 * m["reloaded_checkpoint_accuracy"]:.2f}%.
-- Total wall time {m["total_seconds"]:.1f} s on {m["machine"]}.
+- Total wall time {m["total_seconds"]:.1f} s on {m["machine"]} ({m["numba_threads"]} Numba
+  thread(s)).
 
 | epoch | train loss | train acc | val loss | val acc | seconds |
 |---|---|---|---|---|---|
@@ -378,7 +389,9 @@ def _zoo(name: str, in_channels: int, size: int, num_classes: int):
                     if not n.startswith("_") and callable(getattr(models, n))}
         fn = builders.get(key) or builders.get(key.replace("-", ""))
         if fn is not None:
-            for kwargs in ({"num_classes": num_classes, "in_channels": in_channels},
+            for kwargs in ({"num_classes": num_classes, "in_channels": in_channels,
+                            "input_size": size},
+                           {"num_classes": num_classes, "in_channels": in_channels},
                            {"num_classes": num_classes}, {}):
                 try:
                     return fn(**kwargs)
@@ -408,7 +421,8 @@ def _cmd_demo(args) -> int:
     if args.expression:
         return 0 if demo_expression() else 1
     m = run_demo(args.out, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
-                 seed=args.seed, fast=args.fast, graphs=not args.no_graphs)
+                 seed=args.seed, fast=args.fast, graphs=not args.no_graphs,
+                 threads=args.threads)
     if not args.fast and m["test_accuracy"] < 0.97:
         print(f"note: test accuracy {100 * m['test_accuracy']:.2f}% is below the 97% target")
     return 0
@@ -425,6 +439,7 @@ def _cmd_train(args) -> int:
     from .train import evaluate, fit
 
     ac.manual_seed(args.seed)
+    _set_threads(args.threads)
     if args.dataset == "digits":
         tr, te = Digits(True, seed=args.seed), Digits(False, seed=args.seed)
         (x, y), (xt, yt) = tr.arrays, te.arrays
@@ -465,10 +480,15 @@ def _cmd_summary(args) -> int:
     shape = parse_shape(args.input)
     if len(shape) != 3:
         raise CLIError(f"--input: expected C,H,W (3 numbers), got {args.input!r}")
-    model = _zoo(args.model, shape[0], shape[1], args.num_classes)
     if not hasattr(ac, "summary"):
-        print(summary_text(model, (1,) + shape))
+        print(summary_text(_zoo(args.model, shape[0], shape[1], args.num_classes),
+                           (1,) + shape))
         return 0
+    from .nn import meta_init
+
+    # Shape-only parameters: a VGG-16 summary allocates none of its 138 M weights.
+    with meta_init():
+        model = _zoo(args.model, shape[0], shape[1], args.num_classes)
     print(ac.summary(model, (args.batch,) + shape))
     return 0
 
@@ -480,16 +500,18 @@ def add_commands(sub) -> None:
     p = sub.add_parser(
         "demo", help="train a CNN on the embedded digits and write pictures and a report",
         description="Train a LeNet-style CNN on the 8x8 digits embedded in the library "
-        "(about a minute on 2 cores, >= 97%% test accuracy), print its summary and "
+        "(seconds on 2 cores, about 98%% test accuracy), print its summary and "
         "write curves, filters, graphs, a checkpoint and a report into --out.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("--out", default="demo_output", help="output folder")
-    p.add_argument("--epochs", type=_positive(int, "--epochs"), default=15)
+    p.add_argument("--epochs", type=_positive(int, "--epochs"), default=20)
     p.add_argument("--batch-size", type=_positive(int, "--batch-size"), default=32)
     p.add_argument("--lr", type=_positive(float, "--lr"), default=3e-3)
     p.add_argument("--seed", type=int, default=DEMO_SEED)
     p.add_argument("--fast", action="store_true", help="a few steps only (CI smoke test)")
     p.add_argument("--no-graphs", action="store_true", help="skip the graph SVGs")
+    p.add_argument("--threads", type=_positive(int, "--threads"), default=1,
+                   help="Numba threads (1 is fastest for 8x8 images, see run_demo)")
     p.add_argument("--expression", action="store_true",
                    help="instead: differentiate a small expression and check it numerically")
     p.set_defaults(func=_cmd_demo)
@@ -514,6 +536,8 @@ def add_commands(sub) -> None:
                    help="use only the first N training images")
     p.add_argument("--max-steps", type=_positive(int, "--max-steps"), default=None)
     p.add_argument("--checkpoint", default=None, help="save the best weights here (.npz)")
+    p.add_argument("--threads", type=_positive(int, "--threads"), default=None,
+                   help="Numba threads (default: Numba's own setting)")
     p.set_defaults(func=_cmd_train)
 
     p = sub.add_parser(

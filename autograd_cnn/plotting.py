@@ -197,11 +197,13 @@ _FONT = {ch: np.array([[c == "1" for c in row] for row in rows.split()], bool)
 
 def text_mask(text: str, scale: int = 1) -> np.ndarray:
     """Boolean mask ``(7*scale, 6*len(text)*scale)`` of ``text`` in the 5x7 font
-    (lowercase letters are drawn as capitals, except ``x``; unknown characters as ``?``
-    boxes)."""
+    (lowercase letters are drawn as capitals, except a small ``x`` after a digit, as in
+    3x3; unknown characters as empty boxes)."""
     glyphs = []
-    for ch in text:
-        g = _FONT.get(ch, _FONT.get(ch.upper()))
+    for k, ch in enumerate(text):
+        # A small "x" only as a times sign between digits (3x3); other letters as capitals.
+        small_x = ch == "x" and 0 < k and text[k - 1].isdigit()
+        g = _FONT["x"] if small_x else _FONT.get(ch.upper(), _FONT.get(ch))
         if g is None:
             g = np.ones((7, 5), bool)
             g[1:-1, 1:-1] = False
@@ -339,8 +341,10 @@ def _panel(cv: Canvas, box, series: Mapping[str, tuple], title: str, xlabel: str
         ylo, yhi = ylo - pad, yhi + pad
     else:
         ylo, yhi = ylim
+    if ylim is None and ally.size and ally.min() >= 0:
+        ylo = max(ylo, 0.0)                  # losses and accuracies never go below 0
     yt = nice_ticks(ylo, yhi)
-    ylo, yhi = min(ylo, yt[0]), max(yhi, yt[-1])
+    yt = yt[(yt >= ylo - 1e-9) & (yt <= yhi + 1e-9)]
     xt = nice_ticks(xlo, xhi)
     if np.all(allx == np.round(allx)):       # integer x (epochs): integer ticks only
         step = max(1.0, float(np.ceil(xt[1] - xt[0])) if xt.size > 1 else 1.0)
@@ -409,8 +413,10 @@ def plot_curves(history: Sequence[Mapping], path, title: str = "training") -> st
            "epoch", "loss")
     acc = series(["train_acc", "val_acc"])
     acc = {k: (x, [100 * v for v in y]) for k, (x, y) in acc.items()}
+    lows = [min(y) for _, y in acc.values()]
+    lo = max(0.0, 10 * np.floor(min(lows) / 10) - 5) if lows else 0.0
     _panel(cv, (400, 0, 800, 320), acc, f"{title}: accuracy", "epoch", "accuracy %",
-           legend="br")
+           ylim=(lo, 101.0), legend="br")
     return cv.save(path)
 
 
@@ -499,16 +505,20 @@ def image_grid(images, path=None, scale: int = 8, ncols: int | None = None, gap:
     return cv.pixels
 
 
-def filters_image(weight, path=None, scale: int = 12, gap: int = 2) -> np.ndarray:
+def filters_image(weight, path=None, scale: int | None = None, gap: int = 2) -> np.ndarray:
     """Draw conv filters ``(C_out, C_in, kh, kw)`` as a grid: one row per output channel,
     one tile per input channel (or one RGB tile when ``C_in == 3``), in a diverging
     colour map (blue negative, white zero, red positive), each filter scaled by its own
-    largest magnitude. Returns the RGB array and writes a PNG when ``path`` is given."""
+    largest magnitude; single-channel filters are laid out 8 per row. ``scale`` (pixels
+    per weight) defaults to tiles about 40 pixels wide. Returns the RGB array and writes
+    a PNG when ``path`` is given."""
     w = np.asarray(getattr(weight, "data", weight) if not isinstance(weight, np.ndarray)
                    else weight, dtype=np.float64)
     if w.ndim != 4:
         raise ShapeError(f"weight: expected (C_out, C_in, kh, kw), got shape {w.shape}")
     c_out, c_in = w.shape[:2]
+    if scale is None:                        # tiles about 40 pixels wide
+        scale = max(2, 40 // max(w.shape[2:]))
     if c_in == 3:
         m = np.abs(w).max(axis=(1, 2, 3), keepdims=True)
         tiles = 0.5 + 0.5 * w / np.where(m == 0, 1, m)
@@ -517,4 +527,4 @@ def filters_image(weight, path=None, scale: int = 12, gap: int = 2) -> np.ndarra
     m = np.abs(w).max(axis=(1, 2, 3), keepdims=True)
     tiles = (w / np.where(m == 0, 1, m)).reshape(c_out * c_in, *w.shape[2:])
     return image_grid(tiles, path, scale=scale, gap=gap, cmap="diverging", normalize="none",
-                      ncols=c_in if c_in > 1 else min(c_out, 16))
+                      ncols=c_in if c_in > 1 else min(c_out, 8))

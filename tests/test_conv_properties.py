@@ -2,7 +2,6 @@
 equivalence, adjointness, linearity, shift equivariance, group decomposition, 1x1 convs
 as einsums, every algorithm equal to the NumPy reference, parallel == serial bitwise."""
 
-import math
 
 import numba
 import numpy as np
@@ -256,6 +255,8 @@ def test_auto_algorithm_choice_follows_the_shape():
                               ((1, 1), (1, 1)), 128) == "direct"
     assert D.choose_algorithm("conv", (8, 64, 56, 56), (64, 64, 3, 3), (1, 1),
                               ((1, 1), (1, 1)), 1) == "im2col"
+    assert D.choose_algorithm("conv", (64, 1, 28, 28), (6, 1, 5, 5), (1, 1),
+                              ((0, 0), (0, 0)), 1) == "direct"
 
 
 # ---- true convolution (signal) ---------------------------------------------------------------

@@ -10,13 +10,8 @@ from pathlib import Path
 
 import pytest
 
-import autograd_cnn.functional as F
-
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = sorted((ROOT / "examples").glob("*.py"))
-
-# Examples that need a family of ops that may not have landed yet in a partial checkout.
-NEEDS_CONV = {"04_train_lenet_digits.py", "06_classic_filters.py", "07_unet_segmentation.py"}
 
 
 def test_there_are_examples():
@@ -26,8 +21,6 @@ def test_there_are_examples():
 @pytest.mark.slow
 @pytest.mark.parametrize("path", EXAMPLES, ids=[p.name for p in EXAMPLES])
 def test_example_runs_in_fast_mode(path, tmp_path):
-    if path.name in NEEDS_CONV and not hasattr(F, "conv2d"):
-        pytest.skip("needs F.conv2d (conv family not landed)")
     env = dict(os.environ, AUTOGRAD_CNN_FAST="1", PYTHONPATH=str(ROOT),
                MPLBACKEND="Agg", AUTOGRAD_CNN_EXAMPLE_OUT=str(tmp_path))
     r = subprocess.run([sys.executable, str(path)], cwd=tmp_path, env=env,

@@ -215,3 +215,71 @@ def test_fit_with_library_modules_and_optimizer(digits_loaders):
                epochs=3, val_loader=test_dl, seed=0, log=None)
     assert hist[-1]["val_acc"] > 0.85
     assert hist[-1]["train_loss"] < hist[0]["train_loss"]
+
+
+# ---- plotting (curves and filter pictures of a training run) --------------------------------
+
+from autograd_cnn import plotting  # noqa: E402
+from autograd_cnn.errors import CorruptDataError, ShapeError  # noqa: E402
+
+
+@pytest.mark.parametrize("shape", [(5, 7), (5, 7, 3), (5, 7, 4), (1, 1)])
+def test_png_round_trip(tmp_path, shape):
+    img = np.random.default_rng(0).integers(0, 256, shape).astype(np.uint8)
+    p = plotting.write_png(tmp_path / "a.png", img)
+    raw = open(p, "rb").read()
+    assert raw[:8] == b"\x89PNG\r\n\x1a\n" and raw[12:16] == b"IHDR"
+    np.testing.assert_array_equal(plotting.read_png(p), img)
+
+
+def test_png_float_input_and_errors(tmp_path):
+    p = plotting.write_png(tmp_path / "f.png", np.array([[0.0, 0.5, 1.0, 2.0, np.nan]]))
+    assert plotting.read_png(p).tolist() == [[0, 128, 255, 255, 0]]
+    with pytest.raises(ShapeError, match="image"):
+        plotting.png_bytes(np.zeros((2, 2, 2)))
+    data = bytearray(open(p, "rb").read())
+    data[-20] ^= 0xFF                                  # corrupt the IDAT payload
+    (tmp_path / "bad.png").write_bytes(bytes(data))
+    with pytest.raises(CorruptDataError, match="CRC"):
+        plotting.read_png(tmp_path / "bad.png")
+    (tmp_path / "no.png").write_bytes(b"GIF89a....")
+    with pytest.raises(CorruptDataError, match="signature"):
+        plotting.read_png(tmp_path / "no.png")
+
+
+def test_plot_curves_draws_both_panels(tmp_path):
+    hist = [{"epoch": e, "train_loss": 2.0 / e, "val_loss": 2.2 / e, "train_acc": 1 - 0.5 / e,
+             "val_acc": None if e == 2 else 1 - 0.6 / e} for e in range(1, 8)]
+    img = plotting.read_png(plotting.plot_curves(hist, tmp_path / "c.png"))
+    assert img.shape == (320, 800, 3)
+    blue = np.array(plotting.PALETTE[0]) * 255
+    is_blue = np.all(np.abs(img.astype(float) - blue) < 30, axis=2)
+    assert is_blue[:, :400].sum() > 100 and is_blue[:, 400:].sum() > 100   # a line per panel
+    with pytest.raises(InvalidArgumentError, match="history"):
+        plotting.plot_curves([], tmp_path / "x.png")
+
+
+def test_filters_image_layout_and_colours(tmp_path):
+    w = np.zeros((4, 1, 3, 3))
+    w[0, 0, 0, 0], w[1, 0, 1, 1] = 1.0, -1.0
+    img = plotting.filters_image(w, tmp_path / "f.png", scale=4, gap=2)
+    assert img.shape == (3 * 4 + 4, 4 * (3 * 4 + 2) + 2, 3)
+    assert plotting.read_png(tmp_path / "f.png").shape == img.shape
+    tile0 = img[2:14, 2:14]
+    assert tile0[0, 0, 0] > 0.6 and tile0[0, 0, 2] < 0.3          # positive: red
+    tile1 = img[2:14, 16:28]
+    assert tile1[5, 5, 2] > 0.6 and tile1[5, 5, 0] < 0.3          # negative: blue
+    assert np.allclose(img[2:14, 30:42], 1.0)                     # all-zero filter: white
+    with pytest.raises(ShapeError, match="C_out"):
+        plotting.filters_image(np.zeros((3, 3)))
+
+
+def test_image_grid_and_text():
+    g = plotting.image_grid(np.random.default_rng(0).random((5, 1, 4, 4)), scale=2, ncols=3,
+                            labels=list("abcde"))
+    assert g.shape[1] == 3 * (8 + 2) + 2 and g.shape[0] == 2 * (8 + 2 + 10) + 2
+    with pytest.raises(InvalidArgumentError, match="cmap"):
+        plotting.image_grid(np.zeros((1, 2, 2)), cmap="jet")
+    m = plotting.text_mask("3x3 ok", scale=2)
+    assert m.shape == (14, 6 * 6 * 2) and m.any()
+    assert not np.array_equal(plotting.text_mask("x"), plotting.text_mask("3x")[:, 6:])

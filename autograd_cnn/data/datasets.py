@@ -285,9 +285,11 @@ class Digits(TensorDataset):
     def __init__(self, train: bool = True, test_fraction: float = 0.25, seed: int = 0,
                  transform=None):
         x, y = load_digits()
-        x_tr, x_te, y_tr, y_te = train_test_split(x, y, test_size=test_fraction, seed=seed,
-                                                  stratify=y)
-        super().__init__(*((x_tr, y_tr) if train else (x_te, y_te)), transform=transform)
+        i_tr, i_te = train_test_split(np.arange(len(y)), test_size=test_fraction, seed=seed,
+                                      stratify=y)
+        #: positions of this part's images in :func:`load_digits`'s arrays
+        self.indices = i_tr if train else i_te
+        super().__init__(x[self.indices], y[self.indices], transform=transform)
         self.train = train
         self.classes = list(range(10))
 

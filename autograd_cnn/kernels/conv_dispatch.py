@@ -39,7 +39,11 @@ import numpy as np  # noqa: E402
 from ..errors import InvalidArgumentError, OutputTooLargeError
 from . import conv_reference as ref
 
-ALGORITHMS = ("auto", "im2col", "gemm", "direct", "reference")
+ALGORITHMS = ("auto", "im2col", "gemm", "direct", "fft", "reference")
+
+#: ``auto`` uses the FFT for stride-1, undilated convs with kernels of at least this many
+#: taps (the direct/GEMM cost grows with the kernel, the FFT's does not).
+FFT_MIN_TAPS = 121
 
 #: Largest number of elements an op of the conv family may produce; bigger outputs are
 #: refused before anything is allocated. Set with :func:`set_max_output_elements` or the
@@ -55,7 +59,8 @@ def set_max_output_elements(n: int) -> int:
     """Set the output element cap of the conv family; returns the previous value."""
     global MAX_OUTPUT_ELEMENTS
     if not isinstance(n, (int, np.integer)) or n < 1:
-        raise InvalidArgumentError(f"set_max_output_elements(): n must be a positive int, got {n!r}")
+        raise InvalidArgumentError(
+            f"set_max_output_elements(): n must be a positive int, got {n!r}")
     prev, MAX_OUTPUT_ELEMENTS = MAX_OUTPUT_ELEMENTS, int(n)
     return prev
 
@@ -96,15 +101,22 @@ def _blas_controllers():
 
 
 @contextlib.contextmanager
-def _limits(elements: int, flops: float):
-    """Run one kernel call with thread counts fitted to its size: Numba single-threaded
-    for small data movement, BLAS single-threaded for small GEMMs (via threadpoolctl
-    when installed), so the two pools never both wake for a small conv."""
+def _limits(elements: int, flops: float, alg: str = "direct"):
+    """Run one kernel call so that the two thread pools never compete for the cores.
+
+    Measured on 2 cores: with both Numba's and OpenBLAS's pools awake, an im2col of
+    0.1 ms took 16 ms and small GEMMs 8-80 ms; serial im2col + threaded GEMM ran shape c
+    in 14 ms instead of 50+. So: on the GEMM paths (``im2col``, ``gemm``) BLAS owns the
+    cores and the (memory-bound) Numba im2col/col2im run on one thread; on the
+    ``direct`` path Numba owns them. Small calls use one thread of either kind (waking a
+    pool costs more than it saves). BLAS threads are set through threadpoolctl when it
+    is installed (about 1 us per call)."""
     import numba
 
     prev_numba = numba.get_num_threads()
-    small_numba = elements < NUMBA_MIN_ELEMENTS and prev_numba > 1
-    libs = _blas_controllers() if flops < BLAS_MIN_FLOPS else []
+    gemm_path = alg in ("im2col", "gemm")
+    small_numba = (gemm_path or elements < NUMBA_MIN_ELEMENTS) and prev_numba > 1
+    libs = _blas_controllers() if (gemm_path and flops < BLAS_MIN_FLOPS) else []
     prev_blas = [c.get_num_threads() for c in libs]
     try:
         if small_numba:
@@ -182,27 +194,41 @@ def transpose_out_shape(y_shape, w_shape, stride, padding, dilation, groups, out
 def _pad5(x5, padding3):
     if not any(lo or hi for lo, hi in padding3):
         return x5
-    return np.pad(x5, ((0, 0), (0, 0)) + tuple(padding3))
+    # zeros + one interior copy: several times faster than np.pad's generic path
+    shape = x5.shape[:2] + tuple(s + lo + hi for s, (lo, hi) in zip(x5.shape[2:], padding3))
+    xp = np.zeros(shape, x5.dtype)
+    xp[(slice(None), slice(None)) + tuple(slice(lo, lo + s) for s, (lo, _) in
+                                          zip(x5.shape[2:], padding3))] = x5
+    return xp
 
 
-def choose_algorithm(kind, x_shape, w_shape, stride, padding, groups) -> str:
-    """The measured choice: GEMM for 1x1/stride 1/no padding, direct loops for grouped
-    convs with few channels per group (depthwise), im2col + GEMM for the rest."""
+def choose_algorithm(kind, x_shape, w_shape, stride, padding, groups, dilation=None) -> str:
+    """The measured choice (benchmarks/results_conv.md): GEMM for 1x1/stride 1/no padding;
+    direct loops for grouped convs with few channels per group (depthwise) and for convs
+    whose GEMM would have a tiny inner dimension C/groups * prod(K) <= 32 (LeNet's first
+    layer: 1 channel, 5x5); im2col + GEMM for the rest."""
     k = math.prod(w_shape[2:])
     cg = w_shape[1]
     og = w_shape[0] // groups
+    dilation = dilation or (1,) * len(stride)
     if k == 1 and all(s == 1 for s in stride) and not any(lo or hi for lo, hi in padding):
         return "gemm"
-    if groups > 1 and cg * og <= 64:
+    if (kind == "conv" and k >= FFT_MIN_TAPS and all(s == 1 for s in stride)
+            and all(d == 1 for d in dilation)):
+        return "fft"
+    if (groups > 1 and cg * og <= 64) or cg * k <= 32:
         return "direct"
     return "im2col"
 
 
-def _check_alg(algorithm, kind, x_shape, w_shape, stride, padding, groups):
+def _check_alg(algorithm, kind, x_shape, w_shape, stride, padding, groups, dilation=None):
     if algorithm not in ALGORITHMS:
         raise InvalidArgumentError(f"algorithm: expected one of {ALGORITHMS}, got {algorithm!r}")
+    if algorithm == "fft" and kind != "conv":
+        # the FFT path serves the forward conv; its gradients use the measured choice
+        algorithm = "auto"
     if algorithm == "auto":
-        return choose_algorithm(kind, x_shape, w_shape, stride, padding, groups)
+        return choose_algorithm(kind, x_shape, w_shape, stride, padding, groups, dilation)
     if algorithm == "gemm" and not (
         math.prod(w_shape[2:]) == 1
         and all(s == 1 for s in stride)
@@ -212,7 +238,36 @@ def _check_alg(algorithm, kind, x_shape, w_shape, stride, padding, groups):
             "algorithm: 'gemm' needs a 1x1 kernel, stride 1 and no padding, got kernel "
             f"{tuple(w_shape[2:])}, stride {tuple(stride)}, padding {tuple(padding)}"
         )
+    if algorithm == "fft" and not (all(s == 1 for s in stride)
+                                   and all(d == 1 for d in (dilation or ()))):
+        raise InvalidArgumentError(
+            f"algorithm: 'fft' needs stride 1 and dilation 1, got stride {tuple(stride)}, "
+            f"dilation {tuple(dilation or ())}")
     return algorithm
+
+
+def _conv_fft(x, w, padding, groups):
+    """Stride-1, undilated cross-correlation by FFT (any spatial rank): the product of
+    the spectra of the padded input and of the flipped kernel, summed over input
+    channels per group; the valid part of the full convolution is the result."""
+    nd = x.ndim - 2
+    xp = ref.pad_input(x, padding)
+    sp = xp.shape[2:]
+    kernel = w.shape[2:]
+    axes = tuple(range(2, 2 + nd))
+    full = tuple(s + k - 1 for s, k in zip(sp, kernel))
+    n, c = x.shape[:2]
+    o, cg = w.shape[:2]
+    og = o // groups
+    fx = np.fft.rfftn(xp, full, axes)
+    fw = np.fft.rfftn(np.flip(w, axes), full, axes)
+    spec = np.empty((n, o) + fx.shape[2:], fx.dtype)
+    for g in range(groups):
+        spec[:, g * og:(g + 1) * og] = np.einsum(
+            "nc...,oc...->no...", fx[:, g * cg:(g + 1) * cg], fw[g * og:(g + 1) * og])
+    y = np.fft.irfftn(spec, full, axes)
+    valid = tuple(slice(k - 1, s) for s, k in zip(sp, kernel))
+    return np.ascontiguousarray(y[(slice(None), slice(None)) + valid], dtype=x.dtype)
 
 
 def _blocks(n, per_sample):
@@ -234,8 +289,10 @@ def _work(x_shape, w_shape, q_shape):
 def conv_forward(x, w, stride, padding, dilation, groups, algorithm="auto"):
     """Cross-correlation y (N, O, *Q) of x (N, C, *S) with w (O, C/groups, *K)."""
     q = conv_out_shape(x.shape, w.shape, stride, padding, dilation)[2:]
-    with _limits(*_work(x.shape, w.shape, q)):
-        return _conv_forward(x, w, stride, padding, dilation, groups, algorithm)
+    check_output_size((x.shape[0], w.shape[0]) + tuple(q), "conv")
+    alg = _check_alg(algorithm, "conv", x.shape, w.shape, stride, padding, groups, dilation)
+    with _limits(*_work(x.shape, w.shape, q), alg):
+        return _conv_forward(x, w, stride, padding, dilation, groups, alg)
 
 
 def _conv_forward(x, w, stride, padding, dilation, groups, algorithm="auto"):
@@ -303,9 +360,16 @@ def conv_transpose_forward(y, w, stride, padding, dilation, groups, output_paddi
                            algorithm="auto"):
     """Adjoint of :func:`conv_forward` (see :func:`_conv_transpose_forward`)."""
     x_shape = (y.shape[0], w.shape[1] * groups) + tuple(y.shape[2:])
-    with _limits(*_work(x_shape, w.shape, y.shape[2:])):
+    out_shape = transpose_out_shape(y.shape, w.shape, stride, padding, dilation, groups,
+                                    output_padding)
+    check_output_size(out_shape, "conv_transpose")
+    alg = _check_alg(algorithm, "conv_transpose", out_shape, w.shape, stride, padding, groups,
+                     dilation)
+    if alg == "gemm" and any(output_padding):
+        alg = "im2col"  # output_padding adds a zero border the GEMM does not produce
+    with _limits(*_work(x_shape, w.shape, y.shape[2:]), alg):
         return _conv_transpose_forward(y, w, stride, padding, dilation, groups,
-                                       output_padding, algorithm)
+                                       output_padding, alg)
 
 
 def _conv_transpose_forward(y, w, stride, padding, dilation, groups, output_padding,
@@ -331,8 +395,9 @@ def _conv_transpose_forward(y, w, stride, padding, dilation, groups, output_padd
         x = np.empty((n, c, q), dt)
         w2 = w.reshape(o, cg)
         for gi in range(groups):
-            np.matmul(w2[gi * og:(gi + 1) * og].T, y3[:, gi * og:(gi + 1) * og],
-                      out=x[:, gi * cg:(gi + 1) * cg])
+            # a contiguous W^T: numpy's batched matmul is far slower with a transposed view
+            wt = np.ascontiguousarray(w2[gi * og:(gi + 1) * og].T)
+            np.matmul(wt, y3[:, gi * og:(gi + 1) * og], out=x[:, gi * cg:(gi + 1) * cg])
         return x.reshape(out_shape)
     if alg == "gemm":  # output_padding adds a zero border the GEMM does not produce
         alg = "im2col"
@@ -358,6 +423,7 @@ def _conv_transpose_forward(y, w, stride, padding, dilation, groups, output_padd
         rows = c * kk
         blocks, nb = _blocks(n, rows * q)
         w2 = w.reshape(o, cg * kk)
+        wts = [np.ascontiguousarray(w2[gi * og:(gi + 1) * og].T) for gi in range(groups)]
         y3 = y5.reshape(n, o, q)
         colbuf = _buffer("cols", rows * nb * q, dt)
         ytbuf = _buffer("yt", o * nb * q, dt) if nb > 1 else None
@@ -370,7 +436,7 @@ def _conv_transpose_forward(y, w, stride, padding, dilation, groups, output_padd
                 yt = yt.reshape(o, b * q)
             cols = colbuf[: rows * b * q].reshape(rows, b * q)
             for gi in range(groups):
-                np.matmul(w2[gi * og:(gi + 1) * og].T, yt[gi * og:(gi + 1) * og],
+                np.matmul(wts[gi], yt[gi * og:(gi + 1) * og],
                           out=cols[gi * cg * kk:(gi + 1) * cg * kk])
             col2im(cols.reshape(rows, b, q), b, k3, s3, d3, q3, xp[n0:n0 + b])
     x = xp[(slice(None), slice(None)) + crop]
@@ -383,9 +449,14 @@ def _conv_transpose_forward(y, w, stride, padding, dilation, groups, output_padd
 def conv_weight_grad(x, g, stride, padding, dilation, groups, kernel_size, algorithm="auto"):
     """Weight gradient (see :func:`_conv_weight_grad`)."""
     w_shape = (g.shape[1], x.shape[1] // max(groups, 1)) + tuple(kernel_size)
-    with _limits(*_work(x.shape, w_shape, g.shape[2:])):
-        return _conv_weight_grad(x, g, stride, padding, dilation, groups, kernel_size,
-                                 algorithm)
+    check_output_size(w_shape, "conv_weight_grad")
+    alg = _check_alg(algorithm, "conv_weight_grad", x.shape, w_shape, stride, padding, groups,
+                     dilation)
+    full_q = conv_out_shape(x.shape, w_shape, stride, padding, dilation)[2:]
+    if alg == "gemm" and tuple(full_q) != tuple(g.shape[2:]):
+        alg = "im2col"
+    with _limits(*_work(x.shape, w_shape, g.shape[2:]), alg):
+        return _conv_weight_grad(x, g, stride, padding, dilation, groups, kernel_size, alg)
 
 
 def _conv_weight_grad(x, g, stride, padding, dilation, groups, kernel_size,
