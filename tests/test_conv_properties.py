@@ -190,6 +190,31 @@ def test_every_algorithm_equals_the_reference(cfg, seed, alg):
                     D.fold(cols, cfg.x_shape[2:], k, s, p, d, "reference"), 1e-12, 1e-12)
 
 
+@settings(max_examples=N)
+@given(conv_configs(max_stride=1, max_dilation=1, max_channels=3), st.integers(0, 2**16),
+       st.sampled_from([np.float64, np.float32]))
+def test_fft_algorithm_equals_the_reference(cfg, seed, dtype):
+    x, w = rnd(cfg.x_shape, seed, dtype), rnd(cfg.w_shape, seed + 1, dtype)
+    y = D.conv_forward(x, w, cfg.stride, cfg.padding, cfg.dilation, cfg.groups, "fft")
+    assert y.dtype == dtype
+    tol = 1e-10 if dtype == np.float64 else 1e-4
+    check_close("fft forward", y, R.conv_forward_ref(x, w, cfg.stride, cfg.padding,
+                                                     cfg.dilation, cfg.groups), tol, tol)
+
+
+def test_fft_is_chosen_for_large_kernels_and_its_gradients_work():
+    assert D.choose_algorithm("conv", (1, 1, 64, 64), (1, 1, 11, 11), (1, 1),
+                              ((5, 5), (5, 5)), 1) == "fft"
+    x = ac.tensor(rnd((1, 2, 6, 5)), requires_grad=True)
+    w = ac.tensor(rnd((3, 2, 3, 2), 1), requires_grad=True)
+    from autograd_cnn.testing import gradcheck, gradgradcheck
+
+    f = lambda a, b: F.conv2d(a, b, padding=1, algorithm="fft")  # noqa: E731
+    assert gradcheck(f, [x, w]) and gradgradcheck(f, [x, w])
+    with pytest.raises(ac.errors.InvalidArgumentError, match="'fft' needs stride 1"):
+        F.conv2d(x, w, stride=2, algorithm="fft")
+
+
 def test_gemm_algorithm_equals_the_reference_for_1x1():
     x, w, g = rnd((3, 6, 5, 4)), rnd((4, 3, 1, 1), 1), rnd((3, 4, 5, 4), 2)
     one, zero = (1, 1), ((0, 0), (0, 0))

@@ -305,6 +305,8 @@ def _conv_forward(x, w, stride, padding, dilation, groups, algorithm="auto"):
     w = w.astype(dt, copy=False)
     if alg == "reference" or x.ndim - 2 > 3:
         return ref.conv_forward_ref(x, w, stride, padding, dilation, groups)
+    if alg == "fft":
+        return _conv_fft(x, w, padding, groups)
     nd = x.ndim - 2
     n, c = x.shape[:2]
     o = w.shape[0]

@@ -110,13 +110,12 @@ def pool_output_size(length, kernel, stride, padding, dilation, ceil_mode, fn="p
 def _regular_out(in_sp, kernel_size, stride, padding, dilation, ceil_mode, fn, max_pool):
     out = []
     for i, (n, k, s, p, d) in enumerate(zip(in_sp, kernel_size, stride, padding, dilation)):
-        eff = d * (k - 1) + 1
-        half = eff // 2 if max_pool else k // 2
+        # PyTorch bounds padding by half the kernel itself, dilation or not.
+        half = k // 2
         if p > half:
             raise InvalidArgumentError(
-                f"{fn}(): padding should be at most half of the {'effective ' if max_pool else ''}"
-                f"kernel size ({half}) along spatial dim {i}, got padding={padding} with "
-                f"kernel_size={kernel_size}"
+                f"{fn}(): padding should be at most half of the kernel size ({half}) along "
+                f"spatial dim {i}, got padding={padding} with kernel_size={kernel_size}"
             )
         out.append(pool_output_size(n, k, s, p, d, ceil_mode, fn, i))
     return tuple(out)

@@ -80,6 +80,8 @@ ALGS = st.sampled_from(["auto", "im2col", "direct", "reference"])
 
 def _alg_for(draw, cfg):
     alg = draw(ALGS)
+    if set(cfg.stride) == {1} and set(cfg.dilation) == {1} and draw(st.integers(0, 3)) == 0:
+        alg = "fft"
     if math.prod(cfg.w_shape[2:]) == 1 and set(cfg.stride) == {1} and not any(
             lo or hi for lo, hi in cfg.padding) and draw(st.booleans()):
         alg = "gemm"

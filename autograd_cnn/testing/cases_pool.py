@@ -31,7 +31,7 @@ def pool_configs(draw, nd: int, kind: str = "max", max_side: int = 5):
         k = draw(st.integers(1, 3))
         d = draw(st.integers(1, 2)) if kind == "max" else 1
         eff = d * (k - 1) + 1
-        p = draw(st.integers(0, eff // 2 if kind == "max" else k // 2))
+        p = draw(st.integers(0, k // 2))
         n = draw(st.integers(max(1, eff - 2 * p), max(side, eff - 2 * p)))
         ks.append(k), ds.append(d), ps.append(p), sizes.append(n)
         ss.append(draw(st.integers(1, 3)))
