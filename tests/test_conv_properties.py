@@ -326,3 +326,18 @@ def test_toeplitz_matrix_equals_full_convolution(m, n, mode, seed):
     for i in range(1, hm.shape[0]):
         for j in range(1, n):
             assert hm[i, j] == hm[i - 1, j - 1]
+
+
+def test_thread_pools_are_restored_after_each_call():
+    import os
+
+    assert os.environ.get("OMP_WAIT_POLICY")  # set (passive) unless the user chose
+    before = numba.get_num_threads()
+    blas = [c.get_num_threads() for c in D._blas_controllers()]
+    x, w = rnd((1, 2, 5, 5)).astype(np.float32), rnd((3, 2, 3, 3), 1).astype(np.float32)
+    for alg in ("im2col", "direct", "fft", "reference"):
+        D.conv_forward(x, w, (1, 1), ((1, 1), (1, 1)), (1, 1), 1, alg)  # small: 1 thread
+    D.conv_weight_grad(x, rnd((1, 3, 5, 5)).astype(np.float32), (1, 1), ((1, 1), (1, 1)),
+                       (1, 1), 1, (3, 3), "im2col")
+    assert numba.get_num_threads() == before
+    assert [c.get_num_threads() for c in D._blas_controllers()] == blas

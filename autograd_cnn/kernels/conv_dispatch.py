@@ -12,9 +12,10 @@ plus :func:`unfold` / :func:`fold` (im2col and its adjoint col2im).
 Algorithms (``algorithm=``): ``"im2col"`` (Numba im2col into a reused GEMM-ready buffer,
 then BLAS GEMM, batch processed in blocks so the buffer stays under
 :data:`BLOCK_ELEMENTS`), ``"gemm"`` (1x1 kernels, stride 1, no padding: the conv *is* a
-GEMM), ``"direct"`` (Numba loops; best for depthwise and small-group convs),
-``"reference"`` (the NumPy oracle) and ``"auto"`` (chosen per shape, from measurements
-recorded in benchmarks/results_conv.md).
+GEMM), ``"direct"`` (Numba loops; best for depthwise and small-group convs), ``"fft"``
+(forward convs with stride 1 and no dilation; large kernels), ``"reference"`` (the NumPy
+oracle) and ``"auto"`` (chosen per shape, from measurements recorded in
+benchmarks/results_conv.md).
 
 Spatial dims 1-3 run through the same 5-D kernels (leading singleton dims are added),
 the reference handles any number of spatial dims.
@@ -43,7 +44,7 @@ ALGORITHMS = ("auto", "im2col", "gemm", "direct", "fft", "reference")
 
 #: ``auto`` uses the FFT for stride-1, undilated convs with kernels of at least this many
 #: taps (the direct/GEMM cost grows with the kernel, the FFT's does not).
-FFT_MIN_TAPS = 121
+FFT_MIN_TAPS = 81
 
 #: Largest number of elements an op of the conv family may produce; bigger outputs are
 #: refused before anything is allocated. Set with :func:`set_max_output_elements` or the
@@ -52,7 +53,7 @@ MAX_OUTPUT_ELEMENTS = int(os.environ.get("AUTOGRAD_CNN_MAX_OUTPUT_ELEMENTS", 2**
 
 #: Upper bound of the im2col buffer (elements); the batch is processed in blocks of
 #: samples so that the column matrix of one block fits (a single sample may exceed it).
-BLOCK_ELEMENTS = 1 << 23
+BLOCK_ELEMENTS = 1 << 20
 
 
 def set_max_output_elements(n: int) -> int:
@@ -82,7 +83,7 @@ def check_output_size(shape, what: str):
 #: costs more than it saves, and far more on a loaded machine).
 NUMBA_MIN_ELEMENTS = 1 << 18
 #: Below this many flops, GEMMs run with one BLAS thread.
-BLAS_MIN_FLOPS = 3e7
+BLAS_MIN_FLOPS = 1e7
 
 _blas_libs = None
 
@@ -323,14 +324,14 @@ def _conv_forward(x, w, stride, padding, dilation, groups, algorithm="auto"):
     s3, d3 = _t3(stride, 1), _t3(dilation, 1)
     k3 = _t3(w.shape[2:], 1)
     q3 = _t3(out_shape[2:], 1)
-    xp = _pad5(_as5(x, nd), _t3(padding, (0, 0)))
     w5 = _as5(w, nd)
-    if alg == "direct":
+    if alg == "direct":  # pads each plane privately: no padded copy of the input
         y = np.empty((n, o) + q3, dt)
         from .conv_numba import conv_direct
 
-        conv_direct(xp, w5, groups, s3, d3, y)
+        conv_direct(_as5(x, nd), w5, groups, s3, d3, _t3(padding, (0, 0)), y)
         return y.reshape(out_shape)
+    xp = _pad5(_as5(x, nd), _t3(padding, (0, 0)))
     # im2col + GEMM, in blocks of samples
     from .conv_numba import im2col
 
@@ -413,34 +414,35 @@ def _conv_transpose_forward(y, w, stride, padding, dilation, groups, output_padd
     crop = tuple(slice(lo, f - hi) for (lo, hi), f in zip(pad3, full))
     y5 = _as5(y, nd)
     w5 = _as5(w, nd)
-    xp = np.zeros((n, c) + full, dt)
-    if alg == "direct":
+    if alg == "direct":  # crops inside the kernel, from a private padded plane
         from .conv_numba import conv_transpose_direct
 
-        conv_transpose_direct(y5, w5, groups, s3, d3, xp)
-    else:
-        from .conv_numba import col2im
+        x = np.empty((n, c) + _t3(out_shape[2:], 1), dt)
+        conv_transpose_direct(y5, w5, groups, s3, d3, pad3, x)
+        return x.reshape(out_shape)
+    xp = np.zeros((n, c) + full, dt)
+    from .conv_numba import col2im
 
-        kk = math.prod(k3)
-        rows = c * kk
-        blocks, nb = _blocks(n, rows * q)
-        w2 = w.reshape(o, cg * kk)
-        wts = [np.ascontiguousarray(w2[gi * og:(gi + 1) * og].T) for gi in range(groups)]
-        y3 = y5.reshape(n, o, q)
-        colbuf = _buffer("cols", rows * nb * q, dt)
-        ytbuf = _buffer("yt", o * nb * q, dt) if nb > 1 else None
-        for n0, b in blocks:
-            if b == 1:
-                yt = y3[n0]
-            else:
-                yt = ytbuf[: o * b * q].reshape(o, b, q)
-                yt[...] = y3[n0:n0 + b].transpose(1, 0, 2)
-                yt = yt.reshape(o, b * q)
-            cols = colbuf[: rows * b * q].reshape(rows, b * q)
-            for gi in range(groups):
-                np.matmul(wts[gi], yt[gi * og:(gi + 1) * og],
-                          out=cols[gi * cg * kk:(gi + 1) * cg * kk])
-            col2im(cols.reshape(rows, b, q), b, k3, s3, d3, q3, xp[n0:n0 + b])
+    kk = math.prod(k3)
+    rows = c * kk
+    blocks, nb = _blocks(n, rows * q)
+    w2 = w.reshape(o, cg * kk)
+    wts = [np.ascontiguousarray(w2[gi * og:(gi + 1) * og].T) for gi in range(groups)]
+    y3 = y5.reshape(n, o, q)
+    colbuf = _buffer("cols", rows * nb * q, dt)
+    ytbuf = _buffer("yt", o * nb * q, dt) if nb > 1 else None
+    for n0, b in blocks:
+        if b == 1:
+            yt = y3[n0]
+        else:
+            yt = ytbuf[: o * b * q].reshape(o, b, q)
+            yt[...] = y3[n0:n0 + b].transpose(1, 0, 2)
+            yt = yt.reshape(o, b * q)
+        cols = colbuf[: rows * b * q].reshape(rows, b * q)
+        for gi in range(groups):
+            np.matmul(wts[gi], yt[gi * og:(gi + 1) * og],
+                      out=cols[gi * cg * kk:(gi + 1) * cg * kk])
+        col2im(cols.reshape(rows, b, q), b, k3, s3, d3, q3, xp[n0:n0 + b])
     x = xp[(slice(None), slice(None)) + crop]
     return np.ascontiguousarray(x).reshape(out_shape)
 
@@ -493,14 +495,14 @@ def _conv_weight_grad(x, g, stride, padding, dilation, groups, kernel_size,
     s3, d3 = _t3(stride, 1), _t3(dilation, 1)
     k3 = _t3(kernel_size, 1)
     q3 = _t3(g.shape[2:], 1)
-    xp = _pad5(_as5(x, nd), _t3(padding, (0, 0)))
     g5 = _as5(g, nd)
     if alg == "direct":
         from .conv_numba import conv_weight_grad_direct
 
         dw = np.empty((o, cg) + k3, dt)
-        conv_weight_grad_direct(xp, g5, groups, s3, d3, dw)
+        conv_weight_grad_direct(_as5(x, nd), g5, groups, s3, d3, _t3(padding, (0, 0)), dw)
         return dw.reshape(w_shape)
+    xp = _pad5(_as5(x, nd), _t3(padding, (0, 0)))
     from .conv_numba import im2col
 
     kk = math.prod(k3)

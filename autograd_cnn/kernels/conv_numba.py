@@ -119,23 +119,41 @@ def col2im(cols, nb, kernel, stride, dilation, out, xp):  # pragma: no cover - n
                             xf[d + qw * sw] += cf[s + qw]
 
 
-@njit(**_FLAGS)
-def conv_direct(xp, w, groups, stride, dilation, y):  # pragma: no cover - numba
-    """Direct loops (best for depthwise/grouped convs): y (N, O, QD, QH, QW) overwritten.
-    Parallel over (n, o) output planes.
+@njit(cache=True, inline="always")
+def _fill_padded(pbuf, xf, xbase, D_, H_, W_, pd0, ph0, pw0, Hp, Wp):  # pragma: no cover
+    """Copy one unpadded (D_, H_, W_) plane of xf (at xbase) into the interior of the
+    padded plane pbuf, whose borders the caller keeps at zero."""
+    for d in range(D_):
+        for h in range(H_):
+            dst = ((d + pd0) * Hp + h + ph0) * Wp + pw0
+            src = xbase + (d * H_ + h) * W_
+            for i in range(W_):
+                pbuf[dst + i] = xf[src + i]
 
-    With stride 1 each plane is computed on the padded-width grid, flattened, so that
-    every kernel tap is one long contiguous multiply-add (SIMD) instead of QD*QH short
-    rows; the Wp - QW extra columns per row are computed and dropped.
+
+@njit(**_FLAGS)
+def conv_direct(x, w, groups, stride, dilation, padding, y):  # pragma: no cover - numba
+    """Direct loops (best for depthwise/grouped convs): y (N, O, QD, QH, QW) overwritten
+    with the correlation of the UNPADDED x (N, C, D, H, W) zero-padded by ``padding``
+    ((lo, hi) per dim). Parallel over (n, o) output planes.
+
+    Each thread pads its input planes into a private buffer (no padded copy of the whole
+    input), and with stride 1 computes its plane on the padded-width grid, flattened, so
+    that every kernel tap is one long contiguous multiply-add (SIMD) instead of QD*QH
+    short rows; the Wp - QW extra columns per row are computed and dropped.
     """
     sd, sh, sw = U(stride[0]), U(stride[1]), U(stride[2])
     dd, dh, dw = U(dilation[0]), U(dilation[1]), U(dilation[2])
     N, O = U(y.shape[0]), U(y.shape[1])
     QD, QH, QW = U(y.shape[2]), U(y.shape[3]), U(y.shape[4])
     Cg, KD, KH, KW = U(w.shape[1]), U(w.shape[2]), U(w.shape[3]), U(w.shape[4])
-    C, Dp, Hp, Wp = U(xp.shape[1]), U(xp.shape[2]), U(xp.shape[3]), U(xp.shape[4])
+    C, D_, H_, W_ = U(x.shape[1]), U(x.shape[2]), U(x.shape[3]), U(x.shape[4])
+    pd0, ph0, pw0 = U(padding[0][0]), U(padding[1][0]), U(padding[2][0])
+    Dp = D_ + pd0 + U(padding[0][1])
+    Hp = H_ + ph0 + U(padding[1][1])
+    Wp = W_ + pw0 + U(padding[2][1])
     Og = O // U(groups)
-    xf = xp.reshape(xp.size)
+    xf = x.reshape(x.size)
     yf = y.reshape(y.size)
     wf = w.reshape(w.size)
     plane = Dp * Hp * Wp
@@ -149,18 +167,20 @@ def conv_direct(xp, w, groups, stride, dilation, y):  # pragma: no cover - numba
         o = no - n * O
         gi = o // Og
         ybase = no * Q
+        pbuf = np.zeros(plane, dtype=x.dtype)
         if flat:
             buf = np.zeros(L, dtype=y.dtype)
             for ci in range(Cg):
-                xbase = (n * C + gi * Cg + ci) * plane
+                _fill_padded(pbuf, xf, (n * C + gi * Cg + ci) * D_ * H_ * W_, D_, H_, W_,
+                             pd0, ph0, pw0, Hp, Wp)
                 wbase = (o * Cg + ci) * KK
                 for kd in range(KD):
                     for kh in range(KH):
                         for kw in range(KW):
                             wv = wf[wbase + (kd * KH + kh) * KW + kw]
-                            off = xbase + (kd * dd * Hp + kh * dh) * Wp + kw * dw
+                            off = (kd * dd * Hp + kh * dh) * Wp + kw * dw
                             for i in range(L):
-                                buf[i] += wv * xf[off + i]
+                                buf[i] += wv * pbuf[off + i]
             for qd in range(QD):
                 for qh in range(QH):
                     b0 = (qd * Hp + qh) * Wp
@@ -171,7 +191,8 @@ def conv_direct(xp, w, groups, stride, dilation, y):  # pragma: no cover - numba
             for i in range(Q):
                 yf[ybase + i] = 0
             for ci in range(Cg):
-                xbase = (n * C + gi * Cg + ci) * plane
+                _fill_padded(pbuf, xf, (n * C + gi * Cg + ci) * D_ * H_ * W_, D_, H_, W_,
+                             pd0, ph0, pw0, Hp, Wp)
                 wbase = (o * Cg + ci) * KK
                 for kd in range(KD):
                     for kh in range(KH):
@@ -179,26 +200,31 @@ def conv_direct(xp, w, groups, stride, dilation, y):  # pragma: no cover - numba
                             wv = wf[wbase + (kd * KH + kh) * KW + kw]
                             for qd in range(QD):
                                 for qh in range(QH):
-                                    s = xbase + ((qd * sd + kd * dd) * Hp + qh * sh
-                                                 + kh * dh) * Wp + kw * dw
+                                    s = ((qd * sd + kd * dd) * Hp + qh * sh
+                                         + kh * dh) * Wp + kw * dw
                                     d = ybase + (qd * QH + qh) * QW
                                     for qw in range(QW):
-                                        yf[d + qw] += wv * xf[s + qw * sw]
+                                        yf[d + qw] += wv * pbuf[s + qw * sw]
 
 
 @njit(**_FLAGS)
-def conv_transpose_direct(y, w, groups, stride, dilation, xp):  # pragma: no cover - numba
-    """Direct transposed conv (input gradient): xp (N, C, Dp, Hp, Wp), zeroed by the
-    caller, receives sum_o w[o, c, k] * y[n, o, q] at q*s + k*d. Parallel over (n, c)
-    planes, each owned by one thread."""
+def conv_transpose_direct(y, w, groups, stride, dilation, padding, x):  # pragma: no cover
+    """Direct transposed conv (input gradient): x (N, C, D, H, W) overwritten with the
+    crop (by ``padding``) of the padded plane that receives sum_o w[o, c, k] * y[n, o, q]
+    at q*s + k*d. The padded plane lives in a private per-thread buffer; parallel over
+    (n, c) planes, each owned by one thread."""
     sd, sh, sw = U(stride[0]), U(stride[1]), U(stride[2])
     dd, dh, dw = U(dilation[0]), U(dilation[1]), U(dilation[2])
     N, O = U(y.shape[0]), U(y.shape[1])
     QD, QH, QW = U(y.shape[2]), U(y.shape[3]), U(y.shape[4])
     Cg, KD, KH, KW = U(w.shape[1]), U(w.shape[2]), U(w.shape[3]), U(w.shape[4])
-    C, Dp, Hp, Wp = U(xp.shape[1]), U(xp.shape[2]), U(xp.shape[3]), U(xp.shape[4])
+    C, D_, H_, W_ = U(x.shape[1]), U(x.shape[2]), U(x.shape[3]), U(x.shape[4])
+    pd0, ph0, pw0 = U(padding[0][0]), U(padding[1][0]), U(padding[2][0])
+    Dp = D_ + pd0 + U(padding[0][1])
+    Hp = H_ + ph0 + U(padding[1][1])
+    Wp = W_ + pw0 + U(padding[2][1])
     Og = O // U(groups)
-    xf = xp.reshape(xp.size)
+    xf = x.reshape(x.size)
     yf = y.reshape(y.size)
     wf = w.reshape(w.size)
     plane = Dp * Hp * Wp
@@ -212,11 +238,11 @@ def conv_transpose_direct(y, w, groups, stride, dilation, xp):  # pragma: no cov
         c = nc - n * C
         gi = c // Cg
         ci = c - gi * Cg
-        xbase = nc * plane
+        acc = np.zeros(plane, dtype=x.dtype)
         if flat:
             # y spread onto the padded-width grid (zeros in the extra columns), then one
             # long multiply-add per kernel tap into this thread's own plane
-            ybuf = np.zeros(L, dtype=xp.dtype)
+            ybuf = np.zeros(L, dtype=x.dtype)
             for oi in range(Og):
                 o = gi * Og + oi
                 ybase = (n * O + o) * Q
@@ -231,9 +257,9 @@ def conv_transpose_direct(y, w, groups, stride, dilation, xp):  # pragma: no cov
                     for kh in range(KH):
                         for kw in range(KW):
                             wv = wf[wbase + (kd * KH + kh) * KW + kw]
-                            off = xbase + (kd * dd * Hp + kh * dh) * Wp + kw * dw
+                            off = (kd * dd * Hp + kh * dh) * Wp + kw * dw
                             for i in range(L):
-                                xf[off + i] += wv * ybuf[i]
+                                acc[off + i] += wv * ybuf[i]
         else:
             for oi in range(Og):
                 o = gi * Og + oi
@@ -245,27 +271,39 @@ def conv_transpose_direct(y, w, groups, stride, dilation, xp):  # pragma: no cov
                             wv = wf[wbase + (kd * KH + kh) * KW + kw]
                             for qd in range(QD):
                                 for qh in range(QH):
-                                    d = xbase + ((qd * sd + kd * dd) * Hp + qh * sh
-                                                 + kh * dh) * Wp + kw * dw
+                                    d = ((qd * sd + kd * dd) * Hp + qh * sh
+                                         + kh * dh) * Wp + kw * dw
                                     s = ybase + (qd * QH + qh) * QW
                                     for qw in range(QW):
-                                        xf[d + qw * sw] += wv * yf[s + qw]
+                                        acc[d + qw * sw] += wv * yf[s + qw]
+        xbase = nc * D_ * H_ * W_
+        for d in range(D_):
+            for h in range(H_):
+                src = ((d + pd0) * Hp + h + ph0) * Wp + pw0
+                dst = xbase + (d * H_ + h) * W_
+                for i in range(W_):
+                    xf[dst + i] = acc[src + i]
 
 
 @njit(**_REDUCE_FLAGS)
-def conv_weight_grad_direct(xp, g, groups, stride, dilation, dw_out):  # pragma: no cover
+def conv_weight_grad_direct(x, g, groups, stride, dilation, padding, dw_out):  # pragma: no cover
     """Direct weight gradient: dw_out (O, Cg, KD, KH, KW) overwritten with
-    sum_{n, q} g[n, o, q] * xp[n, c, q*s + k*d]. Parallel over (o, c) pairs of output
-    channels, each thread owning its own weight slice."""
+    sum_{n, q} g[n, o, q] * xpad[n, c, q*s + k*d], x (N, C, D, H, W) unpadded and padded
+    per plane into a private buffer. Parallel over (o, c) pairs of channels, each thread
+    owning its own weight slice."""
     sd, sh, sw = U(stride[0]), U(stride[1]), U(stride[2])
     dd, dh, dw = U(dilation[0]), U(dilation[1]), U(dilation[2])
     N, O = U(g.shape[0]), U(g.shape[1])
     QD, QH, QW = U(g.shape[2]), U(g.shape[3]), U(g.shape[4])
     Cg, KD, KH, KW = (U(dw_out.shape[1]), U(dw_out.shape[2]), U(dw_out.shape[3]),
                       U(dw_out.shape[4]))
-    C, Dp, Hp, Wp = U(xp.shape[1]), U(xp.shape[2]), U(xp.shape[3]), U(xp.shape[4])
+    C, D_, H_, W_ = U(x.shape[1]), U(x.shape[2]), U(x.shape[3]), U(x.shape[4])
+    pd0, ph0, pw0 = U(padding[0][0]), U(padding[1][0]), U(padding[2][0])
+    Dp = D_ + pd0 + U(padding[0][1])
+    Hp = H_ + ph0 + U(padding[1][1])
+    Wp = W_ + pw0 + U(padding[2][1])
     Og = O // U(groups)
-    xf = xp.reshape(xp.size)
+    xf = x.reshape(x.size)
     gf = g.reshape(g.size)
     wf = dw_out.reshape(dw_out.size)
     plane = Dp * Hp * Wp
@@ -279,40 +317,39 @@ def conv_weight_grad_direct(xp, g, groups, stride, dilation, dw_out):  # pragma:
         ci = oc - o * Cg
         c = (o // Og) * Cg + ci
         acc = np.zeros(KK, dtype=np.float64)
-        if flat:
-            gbuf = np.zeros(L, dtype=xp.dtype)
-            for n in range(N):
-                gbase = (n * O + o) * Q
+        pbuf = np.zeros(plane, dtype=x.dtype)
+        gbuf = np.zeros(L, dtype=x.dtype)
+        for n in range(N):
+            _fill_padded(pbuf, xf, (n * C + c) * D_ * H_ * W_, D_, H_, W_, pd0, ph0, pw0,
+                         Hp, Wp)
+            gbase = (n * O + o) * Q
+            if flat:
                 for qd in range(QD):
                     for qh in range(QH):
                         b0 = (qd * Hp + qh) * Wp
                         s0 = gbase + (qd * QH + qh) * QW
                         for qw in range(QW):
                             gbuf[b0 + qw] = gf[s0 + qw]
-                xbase = (n * C + c) * plane
                 for kd in range(KD):
                     for kh in range(KH):
                         for kw in range(KW):
-                            off = xbase + (kd * dd * Hp + kh * dh) * Wp + kw * dw
+                            off = (kd * dd * Hp + kh * dh) * Wp + kw * dw
                             part = 0.0
                             for i in range(L):
-                                part += gbuf[i] * xf[off + i]
+                                part += gbuf[i] * pbuf[off + i]
                             acc[(kd * KH + kh) * KW + kw] += part
-        else:
-            for n in range(N):
-                gbase = (n * O + o) * Q
-                xbase = (n * C + c) * plane
+            else:
                 for kd in range(KD):
                     for kh in range(KH):
                         for kw in range(KW):
                             part = 0.0
                             for qd in range(QD):
                                 for qh in range(QH):
-                                    s = xbase + ((qd * sd + kd * dd) * Hp + qh * sh
-                                                 + kh * dh) * Wp + kw * dw
+                                    s = ((qd * sd + kd * dd) * Hp + qh * sh
+                                         + kh * dh) * Wp + kw * dw
                                     g0 = gbase + (qd * QH + qh) * QW
                                     for qw in range(QW):
-                                        part += gf[g0 + qw] * xf[s + qw * sw]
+                                        part += gf[g0 + qw] * pbuf[s + qw * sw]
                             acc[(kd * KH + kh) * KW + kw] += part
         for k in range(KK):
             wf[oc * KK + k] = acc[k]

@@ -501,7 +501,7 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1,
         Divides C_in and C_out; ``groups == C_in`` is a depthwise conv.
     padding_mode : {'zeros', 'reflect', 'replicate', 'circular'}
         Non-zero modes pad explicitly (differentiably) and then convolve unpadded.
-    algorithm : {'auto', 'im2col', 'gemm', 'direct', 'reference'}
+    algorithm : {'auto', 'im2col', 'gemm', 'direct', 'fft', 'reference'}
         Keyword-only extension: pin the kernel (all agree; tests use it).
 
     Returns
