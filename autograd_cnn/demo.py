@@ -500,7 +500,7 @@ def add_commands(sub) -> None:
     p = sub.add_parser(
         "demo", help="train a CNN on the embedded digits and write pictures and a report",
         description="Train a LeNet-style CNN on the 8x8 digits embedded in the library "
-        "(seconds on 2 cores, about 98%% test accuracy), print its summary and "
+        "(seconds on 2 cores, about 98% test accuracy), print its summary and "
         "write curves, filters, graphs, a checkpoint and a report into --out.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("--out", default="demo_output", help="output folder")

@@ -215,10 +215,7 @@ def _apply_meta(prim, inputs, arrays, params) -> Tensor:
     floats = [a.dtype for a in arrays if a.dtype.kind == "f"]
     dtype = np.result_type(*floats) if floats else np.result_type(*(a.dtype for a in arrays))
     out = np.broadcast_to(np.zeros((), dtype=dtype), shape)
-    result = Tensor._wrap(out, False)
-    # a node without saved buffers, so hooks and the renderer can see the structure
-    result._node = None
-    return result
+    return Tensor._wrap(out, False)
 
 
 class meta_mode:

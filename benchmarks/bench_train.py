@@ -53,10 +53,13 @@ def report(step, warmup, steps, extra=None):
 """
 
 OURS = r"""
+# autograd_cnn first: on import it sets OMP_WAIT_POLICY=PASSIVE, which only takes effect
+# if Numba's OpenMP pool has not started yet (set_num_threads starts it). Started with
+# busy-waiting threads, the pool fights OpenBLAS's and a step costs 3-4x more.
+import autograd_cnn as ac
 import numba
 if THREADS is not None:
     numba.set_num_threads(THREADS)
-import autograd_cnn as ac
 import autograd_cnn.functional as F
 from autograd_cnn import nn, optim
 ac.manual_seed(0)
