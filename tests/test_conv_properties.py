@@ -3,6 +3,8 @@ equivalence, adjointness, linearity, shift equivariance, group decomposition, 1x
 as einsums, every algorithm equal to the NumPy reference, parallel == serial bitwise."""
 
 
+import importlib.util
+
 import numba
 import numpy as np
 import pytest
@@ -11,7 +13,7 @@ from hypothesis import strategies as st
 
 import autograd_cnn as ac
 import autograd_cnn.functional as F
-from autograd_cnn import signal
+from autograd_cnn import errors, signal
 from autograd_cnn.kernels import conv_dispatch as D
 from autograd_cnn.kernels import conv_reference as R
 from autograd_cnn.ops import conv as C
@@ -26,6 +28,8 @@ from autograd_cnn.testing.properties import (
     check_shift_equivariance,
     check_toeplitz_equivalence,
 )
+
+HAVE_SCIPY = importlib.util.find_spec("scipy") is not None
 
 N = min(settings().max_examples, 30)
 
@@ -46,8 +50,16 @@ def test_toeplitz_equivalence_conv_is_multiplication_by_conv_matrix(cfg, seed):
     m = signal.conv_matrix(w, cfg.x_shape[1:], **cfg.params())
     f = lambda x: C.conv(C.reshape(x, (1,) + x.shape), T(w), **cfg.params())  # noqa: E731
     check_toeplitz_equivalence(f, m, x, rtol=1e-10, atol=1e-10)
-    ms = signal.conv_matrix(w, cfg.x_shape[1:], sparse=True, **cfg.params())
-    check_close("sparse conv matrix", ms.toarray(), m, 0, 0)
+    if HAVE_SCIPY:  # the sparse form is optional (SciPy); the dense one is always there
+        ms = signal.conv_matrix(w, cfg.x_shape[1:], sparse=True, **cfg.params())
+        check_close("sparse conv matrix", ms.toarray(), m, 0, 0)
+
+
+def test_sparse_conv_matrix_without_scipy_is_a_named_error():
+    if HAVE_SCIPY:
+        pytest.skip("SciPy is installed: the sparse path is tested above")
+    with pytest.raises(errors.InvalidArgumentError, match="SciPy"):
+        signal.conv_matrix(np.ones((1, 1, 2)), (1, 4), sparse=True)
 
 
 @settings(max_examples=N)

@@ -68,28 +68,43 @@ def _max_fwd(x, td, th, tw, out, idx):
 
 
 @njit(parallel=True, cache=True)
-def _max_fwd_2d_fast(x, kh, kw, sh, sw, out, idx):
-    # no padding, no dilation: every tap is in bounds, so no table lookups or branches
-    # beyond the comparison (the common VGG/ResNet case).
-    P, _, H, W = x.shape
-    OH = out.shape[2]
-    OW = out.shape[3]
+def _max_fwd_2d(x, W, th, wlo, whi, sw, dw, pw, out, idx):
+    # 2-D (and 1-D) regular max pooling on flat planes ``x: (P, H*W)``. Rows come from
+    # the window table ``th``; along W the window is ``ow*sw - pw + c*dw`` and tap ``c`` is
+    # in bounds exactly for ``wlo[c] <= ow < whi[c]``, so the inner loop runs along a row
+    # of outputs with no bounds tests. Taps are visited in row-major window order for
+    # every ``ow``, which keeps PyTorch's first-maximum rule and its NaN rule.
+    # The update is written as selects with unconditional loads and stores (the
+    # ``ci < 0`` term, which takes the first in-bounds tap, also keeps LLVM from turning
+    # the stores back into branches): a branch on random data mispredicts about once per
+    # window, which made the branchy loop 2-3x slower.
+    P = x.shape[0]
+    OH, KH = th.shape
+    KW = wlo.shape[0]
+    OW = out.shape[1] // OH
     for p in prange(P):
+        xp = x[p]
+        op = out[p]
+        ip = idx[p]
         for oh in range(OH):
-            h0 = oh * sh
+            o0 = oh * OW
             for ow in range(OW):
-                w0 = ow * sw
-                best = -np.inf
-                bi = h0 * W + w0
-                for b in range(kh):
-                    base = (h0 + b) * W
-                    for c in range(kw):
-                        v = x[p, 0, h0 + b, w0 + c]
-                        if v > best or v != v:
-                            best = v
-                            bi = base + w0 + c
-                out[p, 0, oh, ow] = best
-                idx[p, 0, oh, ow] = bi
+                op[o0 + ow] = -np.inf
+                ip[o0 + ow] = -1
+            for b in range(KH):
+                h = th[oh, b]
+                if h < 0:
+                    continue
+                for c in range(KW):
+                    base = h * W + c * dw - pw
+                    for ow in range(wlo[c], whi[c]):
+                        j = base + ow * sw
+                        v = xp[j]
+                        cur = op[o0 + ow]
+                        ci = ip[o0 + ow]
+                        t = (v > cur) | (v != v) | (ci < 0)
+                        op[o0 + ow] = v if t else cur
+                        ip[o0 + ow] = j if t else ci
 
 
 @njit(parallel=True, cache=True)
@@ -188,19 +203,34 @@ def _planes(x: np.ndarray) -> np.ndarray:
 def max_pool_forward(x, td, th, tw, fast=None):
     """Max over windows. ``x: (P, D, H, W)``; tables ``(O*, K*)`` int64.
 
-    ``fast``: ``(kh, kw, sh, sw)`` for unpadded, undilated 2-D pooling (a branch-free
-    kernel), or None. Returns ``out: (P, OD, OH, OW)`` of x's dtype and
-    ``idx: (P, OD, OH, OW)`` int64 flat indices into the plane.
+    ``fast``: ``(sw, dw, pw, wlo, whi)`` for regular 1-D/2-D pooling (``D == 1``), from
+    :func:`row_ranges`: stride, dilation and padding along W and, per tap column ``c``, the
+    range ``[wlo[c], whi[c])`` of outputs whose tap is in bounds; or None (the table
+    kernel). Returns ``out: (P, OD, OH, OW)`` of x's dtype and ``idx: (P, OD, OH, OW)``
+    int64 flat indices into the plane.
     """
     x = _planes(x)
     shape = (x.shape[0], td.shape[0], th.shape[0], tw.shape[0])
     out = np.empty(shape, dtype=x.dtype)
     idx = np.empty(shape, dtype=np.int64)
     if fast is not None and x.shape[1] == 1:
-        _max_fwd_2d_fast(x, *fast, out, idx)
+        P, _, H, W = x.shape
+        sw, dw, pw, wlo, whi = fast
+        _max_fwd_2d(x.reshape(P, H * W), W, th, wlo, whi, sw, dw, pw,
+                    out.reshape(P, -1), idx.reshape(P, -1))
     else:
         _max_fwd(x, td, th, tw, out, idx)
     return out, idx
+
+
+def row_ranges(tw):
+    """Per tap column ``c`` of a regular table ``tw: (OW, KW)``, the outputs ``[lo, hi)``
+    whose tap ``c`` is in bounds (a contiguous range: the position grows with ``ow``)."""
+    valid = tw >= 0
+    any_ = valid.any(axis=0)
+    lo = np.where(any_, valid.argmax(axis=0), 0)
+    hi = np.where(any_, tw.shape[0] - valid[::-1].argmax(axis=0), 0)
+    return lo.astype(np.int64), hi.astype(np.int64)
 
 
 def plane_scatter_add(g, idx, plane_size: int):

@@ -158,10 +158,9 @@ def _tables(kind: str, in_sp: tuple, spec: tuple):
                 "padding or dilation"
             )
     fast = None
-    if (is_max and len(k) <= 2 and not any(pad) and all(x == 1 for x in d)
-            and all((o - 1) * st + kk <= n for n, kk, st, o in zip(in_sp, k, s, out_sp))):
-        kk, ss = (1,) * (2 - len(k)) + k, (1,) * (2 - len(s)) + s
-        fast = (kk[0], kk[1], ss[0], ss[1])
+    if is_max and len(k) <= 2:
+        # the row kernel: W-direction stride, dilation, padding and in-bounds ranges
+        fast = (s[-1], d[-1], pad[-1], *K.row_ranges(tabs[2]))
     if is_max:
         return out_sp, tabs, None, fast
     if p["divisor_override"] is not None:
