@@ -81,11 +81,13 @@ def full(size, fill_value, dtype=None, requires_grad: bool = False) -> Tensor:
 
 
 def zeros_like(x, dtype=None, requires_grad: bool = False) -> Tensor:
+    """Zeros with the shape (and, unless ``dtype`` is given, the dtype) of ``x``."""
     x = np.asarray(x)
     return Tensor(np.zeros(x.shape, dtype or x.dtype), requires_grad=requires_grad)
 
 
 def ones_like(x, dtype=None, requires_grad: bool = False) -> Tensor:
+    """Ones with the shape (and, unless ``dtype`` is given, the dtype) of ``x``."""
     x = np.asarray(x)
     return Tensor(np.ones(x.shape, dtype or x.dtype), requires_grad=requires_grad)
 
@@ -102,11 +104,13 @@ def arange(start, end=None, step=1, dtype=None, requires_grad: bool = False) -> 
 
 
 def linspace(start, end, steps: int, dtype=None, requires_grad: bool = False) -> Tensor:
+    """``steps`` evenly spaced values from ``start`` to ``end`` inclusive. Shape (steps,)."""
     return Tensor(np.linspace(start, end, steps, dtype=_dtype(dtype)),
                   requires_grad=requires_grad)
 
 
 def eye(n: int, m: int | None = None, dtype=None, requires_grad: bool = False) -> Tensor:
+    """Identity matrix, shape (n, m) (m defaults to n)."""
     return Tensor(np.eye(n, m, dtype=_dtype(dtype)), requires_grad=requires_grad)
 
 

@@ -129,14 +129,20 @@ class ResNet(nn.Module):
 
 
 def resnet18(**kw) -> ResNet:
+    """ResNet-18: basic blocks (2, 2, 2, 2), 11,689,512 parameters at 1000 classes.
+    Input (N, 3, H, W), output (N, num_classes); ``kw`` go to :class:`ResNet`."""
     return ResNet(BasicBlock, (2, 2, 2, 2), **kw)
 
 
 def resnet34(**kw) -> ResNet:
+    """ResNet-34: basic blocks (3, 4, 6, 3), 21,797,672 parameters at 1000 classes.
+    Input (N, 3, H, W), output (N, num_classes); ``kw`` go to :class:`ResNet`."""
     return ResNet(BasicBlock, (3, 4, 6, 3), **kw)
 
 
 def resnet50(**kw) -> ResNet:
+    """ResNet-50: bottleneck blocks (3, 4, 6, 3), 25,557,032 parameters at 1000 classes.
+    Input (N, 3, H, W), output (N, num_classes); ``kw`` go to :class:`ResNet`."""
     return ResNet(Bottleneck, (3, 4, 6, 3), **kw)
 
 
