@@ -22,22 +22,22 @@ W1, W2, W3 = (RNG.standard_normal(s).astype(np.float32) * 0.3
               for s in [(8, 16), (16, 16), (16, 4)])
 
 
-def ours_single():
-    import autograd_cnn as ac
+def _lib(tool):
+    """The few names a case needs, from autograd_cnn or torch: the cases are written
+    once and run unchanged on both."""
+    if tool == "ours":
+        import autograd_cnn as ac
 
-    x = ac.tensor(X, requires_grad=True)
-
-    def step():
-        x.grad = None
-        (x * x).sum().backward()
-
-    return step
-
-
-def torch_single():
+        return ac, ac.tensor, ac.no_grad, lambda h: ac.log_softmax(h, dim=1), np.arange
     import torch
 
-    x = torch.tensor(X, requires_grad=True)
+    return torch, torch.tensor, torch.no_grad, lambda h: torch.log_softmax(h, dim=1), \
+        torch.arange
+
+
+def single(tool):
+    _, tensor, *_ = _lib(tool)
+    x = tensor(X, requires_grad=True)
 
     def step():
         x.grad = None
@@ -46,10 +46,9 @@ def torch_single():
     return step
 
 
-def ours_chain():
-    import autograd_cnn as ac
-
-    x = ac.tensor(X, requires_grad=True)
+def chain(tool):
+    _, tensor, *_ = _lib(tool)
+    x = tensor(X, requires_grad=True)
 
     def step():
         x.grad = None
@@ -61,28 +60,12 @@ def ours_chain():
     return step
 
 
-def torch_chain():
-    import torch
-
-    x = torch.tensor(X, requires_grad=True)
-
-    def step():
-        x.grad = None
-        y = x
-        for _ in range(25):
-            y = (y * 0.9).tanh()
-        y.sum().backward()
-
-    return step
-
-
-def ours_mlp():
-    import autograd_cnn as ac
-
-    ws = [ac.tensor(w.copy(), requires_grad=True) for w in (W1, W2, W3)]
-    bs = [ac.zeros(w.shape[1], requires_grad=True) for w in ws]
-    x = ac.tensor(X)
-    y = np.arange(4) % 4
+def mlp(tool):
+    lib, tensor, no_grad, log_softmax, arange = _lib(tool)
+    ws = [tensor(w.copy(), requires_grad=True) for w in (W1, W2, W3)]
+    bs = [lib.zeros(w.shape[1], requires_grad=True) for w in ws]
+    x = tensor(X)
+    rows, y = arange(4), arange(4) % 4
 
     def step():
         h = x
@@ -90,33 +73,9 @@ def ours_mlp():
             h = h @ w + b
             if i < 2:
                 h = h.relu()
-        loss = -ac.log_softmax(h, dim=1)[np.arange(4), y].mean()
+        loss = -log_softmax(h)[rows, y].mean()
         loss.backward()
-        with ac.no_grad():
-            for p in ws + bs:
-                p.sub_(p.grad, alpha=0.01)
-                p.grad = None
-
-    return step
-
-
-def torch_mlp():
-    import torch
-
-    ws = [torch.tensor(w.copy(), requires_grad=True) for w in (W1, W2, W3)]
-    bs = [torch.zeros(w.shape[1], requires_grad=True) for w in ws]
-    x = torch.tensor(X)
-    y = torch.arange(4) % 4
-
-    def step():
-        h = x
-        for i, (w, b) in enumerate(zip(ws, bs)):
-            h = h @ w + b
-            if i < 2:
-                h = h.relu()
-        loss = -torch.log_softmax(h, dim=1)[torch.arange(4), y].mean()
-        loss.backward()
-        with torch.no_grad():
+        with no_grad():
             for p in ws + bs:
                 p.sub_(p.grad, alpha=0.01)
                 p.grad = None
@@ -125,9 +84,9 @@ def torch_mlp():
 
 
 CASES = {
-    "one elementwise op fwd+bwd": {"ours": ours_single, "torch": torch_single},
-    "50-op chain fwd+bwd": {"ours": ours_chain, "torch": torch_chain},
-    "3-layer MLP step": {"ours": ours_mlp, "torch": torch_mlp},
+    name: {tool: (lambda case=case, tool=tool: case(tool)) for tool in ("ours", "torch")}
+    for name, case in [("one elementwise op fwd+bwd", single), ("50-op chain fwd+bwd", chain),
+                       ("3-layer MLP step", mlp)]
 }
 
 if __name__ == "__main__":
