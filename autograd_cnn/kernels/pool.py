@@ -10,6 +10,8 @@ adaptive pooling only differ in their tables, so the same four kernels serve bot
 - :func:`max_pool_forward`: values and the argmax (flat index ``(d*H + h)*W + w`` into
   the plane, PyTorch's ``return_indices`` convention). The first maximum in row-major
   window order wins; a NaN wins over everything (the last NaN, as on PyTorch CPU).
+  Regular 1-D/2-D max pooling (the common case) takes a row kernel instead of the table
+  kernel: branch-free selects along a row of outputs, about 2x faster on 3x3/2 windows.
 - :func:`plane_scatter_add` / :func:`plane_gather`: the max-pool gradient (scatter of the
   output gradient to the saved argmax, accumulating where windows overlap) and its
   adjoint (gather at the same indices).
@@ -26,7 +28,7 @@ float64 signatures, cached on disk).
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange
+from numba import njit, prange, uintp
 
 # ---- Numba kernels -------------------------------------------------------------------
 
@@ -77,7 +79,8 @@ def _max_fwd_2d(x, W, th, wlo, whi, sw, dw, pw, out, idx):
     # The update is written as selects with unconditional loads and stores (the
     # ``ci < 0`` term, which takes the first in-bounds tap, also keeps LLVM from turning
     # the stores back into branches): a branch on random data mispredicts about once per
-    # window, which made the branchy loop 2-3x slower.
+    # window, which made the branchy loop 2-3x slower. Unsigned indices skip Numba's
+    # negative-index wraparound (another 20-25%).
     P = x.shape[0]
     OH, KH = th.shape
     KW = wlo.shape[0]
@@ -98,13 +101,14 @@ def _max_fwd_2d(x, W, th, wlo, whi, sw, dw, pw, out, idx):
                 for c in range(KW):
                     base = h * W + c * dw - pw
                     for ow in range(wlo[c], whi[c]):
-                        j = base + ow * sw
-                        v = xp[j]
-                        cur = op[o0 + ow]
-                        ci = ip[o0 + ow]
+                        j = base + ow * sw  # in bounds by construction of wlo/whi
+                        v = xp[uintp(j)]
+                        o = uintp(o0 + ow)
+                        cur = op[o]
+                        ci = ip[o]
                         t = (v > cur) | (v != v) | (ci < 0)
-                        op[o0 + ow] = v if t else cur
-                        ip[o0 + ow] = j if t else ci
+                        op[o] = v if t else cur
+                        ip[o] = j if t else ci
 
 
 @njit(parallel=True, cache=True)
