@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .errors import ArgumentTypeError
-from .tensor import DEFAULT_DTYPE, Tensor
+from .errors import ArgumentTypeError, InvalidArgumentError
+from .tensor import DEFAULT_DTYPE, Tensor, to_dtype
 
 _GLOBAL_RNG = np.random.default_rng()
 
@@ -44,7 +44,7 @@ def _shape(size) -> tuple:
 
 
 def _dtype(dtype) -> np.dtype:
-    return DEFAULT_DTYPE if dtype is None else np.dtype(dtype)
+    return DEFAULT_DTYPE if dtype is None else to_dtype(dtype)
 
 
 def tensor(data, dtype=None, requires_grad: bool = False) -> Tensor:
@@ -97,6 +97,8 @@ def arange(start, end=None, step=1, dtype=None, requires_grad: bool = False) -> 
     float32 when any is a float (as PyTorch)."""
     if end is None:
         start, end = 0, start
+    if step == 0:
+        raise InvalidArgumentError("arange(): step must be non-zero, got 0")
     if dtype is None:
         is_float = any(isinstance(v, float) for v in (start, end, step))
         dtype = DEFAULT_DTYPE if is_float else np.int64

@@ -31,6 +31,10 @@ class InvalidArgumentError(AutogradCNNError, ValueError):
     """An argument has a value outside what the function accepts."""
 
 
+class IndexOutOfRangeError(InvalidArgumentError, IndexError):
+    """An index outside a tensor's shape (also an IndexError, as in NumPy and PyTorch)."""
+
+
 class EinsumError(InvalidArgumentError):
     """A malformed einsum subscript string."""
 

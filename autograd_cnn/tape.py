@@ -17,6 +17,7 @@ import numpy as np
 
 from .errors import (
     ArgumentTypeError,
+    AutogradCNNError,
     GraphFreedError,
     NoGradError,
     NonScalarBackwardError,
@@ -185,12 +186,19 @@ def apply(prim, inputs, params) -> Tensor:
         return _apply_meta(prim, inputs, arrays, params)
     try:
         out = prim.impl(*arrays, **params)
-    except (ValueError, IndexError, TypeError):
+    except (ValueError, IndexError, TypeError) as err:
+        if isinstance(err, AutogradCNNError):
+            raise
         # Give the shape rule a chance to explain in our own words; it raises a named
         # error when the shapes cannot work. If it finds nothing wrong, the original
         # error stands.
-        prim.shape(*(a.shape for a in arrays), **params)
-        raise
+        try:
+            prim.shape(*(a.shape for a in arrays), **params)
+        except AutogradCNNError:
+            raise
+        except Exception:
+            pass
+        raise err
     aux = None
     if prim.has_aux:
         out, aux = out

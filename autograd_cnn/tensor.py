@@ -14,6 +14,16 @@ DEFAULT_DTYPE = np.dtype(np.float32)
 _FLOAT_KINDS = "f"
 
 
+def to_dtype(dtype, name: str = "dtype") -> np.dtype:
+    """``np.dtype(dtype)`` with a named error for names NumPy does not know."""
+    try:
+        return np.dtype(dtype)
+    except TypeError:
+        raise DTypeError(
+            f"{name}: expected a NumPy dtype such as 'float32' or 'float64', got {dtype!r}"
+        ) from None
+
+
 def is_differentiable_dtype(dtype) -> bool:
     """Only floating-point tensors can require grad."""
     return np.dtype(dtype).kind in _FLOAT_KINDS
@@ -40,7 +50,7 @@ def _to_array(data, dtype=None) -> np.ndarray:
     if arr.dtype == object or arr.dtype.kind not in "biuf":
         raise DTypeError(f"data: expected numeric or boolean values, got dtype {arr.dtype}")
     if dtype is not None:
-        arr = arr.astype(np.dtype(dtype), copy=False)
+        arr = arr.astype(to_dtype(dtype), copy=False)
     return arr
 
 

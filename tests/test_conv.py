@@ -311,3 +311,14 @@ def test_output_element_cap_refuses_before_allocating():
             conv_dispatch.set_max_output_elements(0)
     finally:
         conv_dispatch.set_max_output_elements(prev)
+
+
+@pytest.mark.parametrize("algorithm", ["auto", "gemm", "im2col", "direct"])
+def test_empty_batch_gives_empty_output_and_gradients(algorithm):
+    x = ac.tensor(np.zeros((0, 2, 4, 4)), requires_grad=True)
+    w = ac.tensor(np.ones((3, 2, 1, 1)), requires_grad=True)
+    y = F.conv2d(x, w, algorithm=algorithm)
+    assert y.shape == (0, 3, 4, 4)
+    y.sum().backward()
+    assert x.grad.shape == (0, 2, 4, 4)
+    np.testing.assert_array_equal(w.grad.numpy(), np.zeros((3, 2, 1, 1)))

@@ -168,3 +168,20 @@ def test_losses_match_pytorch():
         ref = getattr(tf, name)(torch.tensor(a), torch.tensor(b))
         got = getattr(F, name)(ac.tensor(a, dtype="float64"), ac.tensor(b, dtype="float64"))
         assert float(got) == pytest.approx(float(ref), rel=1e-12), name
+
+
+def test_all_targets_ignored_gives_nan_loss_and_zero_gradient():
+    x = ac.tensor(np.random.default_rng(0).standard_normal((2, 3)), requires_grad=True)
+    loss = F.cross_entropy(x, ac.tensor(np.array([-100, -100])))
+    assert np.isnan(loss.item())
+    loss.backward()
+    np.testing.assert_array_equal(x.grad.numpy(), np.zeros((2, 3)))
+
+
+def test_binary_cross_entropy_gradient_survives_saturation():
+    # at p = 0 with y = 1 the clamped log is flat; the gradient must still push p up
+    p = ac.tensor(np.array([0.0, 1e-50, 0.3]), requires_grad=True)
+    F.binary_cross_entropy(p, ac.tensor(np.array([1.0, 1.0, 0.0])), reduction="sum").backward()
+    g = p.grad.numpy()
+    assert g[0] == pytest.approx(-1e12) and g[1] == pytest.approx(-1e12)
+    assert g[2] == pytest.approx(0.3 / (0.3 * 0.7))

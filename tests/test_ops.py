@@ -172,3 +172,23 @@ def test_clip_where_and_activations():
     np.testing.assert_allclose(ac.softplus(t64([-50.0, 0.0, 50.0])).numpy(),
                                [np.log1p(np.exp(-50.0)), np.log(2), 50.0])
     np.testing.assert_allclose(ac.where(x > 0, x, 0.0).numpy(), [0, 0, 0.5, 2])
+
+
+def test_pow_gradient_is_zero_not_nan_at_zero_base_and_zero_exponent():
+    a = t64([0.0, 1.0, 2.0])
+    (a ** 0.0).sum().backward()
+    np.testing.assert_array_equal(a.grad.numpy(), [0.0, 0.0, 0.0])
+
+
+def test_pad_modes():
+    x = ac.tensor(np.arange(4.0).reshape(1, 4))
+    np.testing.assert_array_equal(ac.pad(x, (2, 1), mode="reflect").numpy(),
+                                  [[2, 1, 0, 1, 2, 3, 2]])
+    np.testing.assert_array_equal(ac.pad(x, (1, 1), mode="replicate").numpy(),
+                                  [[0, 0, 1, 2, 3, 3]])
+    np.testing.assert_array_equal(ac.pad(x, (1, 2), mode="circular").numpy(),
+                                  [[3, 0, 1, 2, 3, 0, 1]])
+    with pytest.raises(errors.InvalidArgumentError, match="mode"):
+        ac.pad(x, (1, 1), mode="wrap")
+    with pytest.raises(errors.InvalidArgumentError, match="value"):
+        ac.pad(x, (1, 1), mode="reflect", value=2.0)

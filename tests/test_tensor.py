@@ -145,3 +145,23 @@ def test_bad_data_is_a_named_error():
 def test_item_of_non_scalar_raises():
     with pytest.raises(RuntimeError, match=r"shape \(2,\)"):
         ac.ones(2).item()
+
+
+def test_numpy_scalars_are_weak_like_python_scalars():
+    x = ac.ones(3)
+    assert (x * np.sqrt(2.0)).dtype == np.float32
+    assert (np.float64(2.0) * x).dtype == np.float32
+    assert (x + np.int64(1)).dtype == np.float32
+
+
+def test_bad_dtype_and_arange_step_are_named_errors():
+    with pytest.raises(errors.DTypeError, match="'foo'"):
+        ac.zeros(3, dtype="foo")
+    with pytest.raises(errors.InvalidArgumentError, match="step"):
+        ac.arange(0, 5, 0)
+
+
+def test_index_out_of_range_is_a_named_index_error():
+    with pytest.raises(errors.IndexOutOfRangeError, match=r"index 5.*shape \(3,\)") as info:
+        ac.zeros(3)[5]
+    assert isinstance(info.value, IndexError)

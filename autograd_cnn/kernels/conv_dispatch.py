@@ -314,7 +314,7 @@ def _conv_forward(x, w, stride, padding, dilation, groups, algorithm="auto"):
     og, cg = o // groups, w.shape[1]
     q = math.prod(out_shape[2:])
     if alg == "gemm":
-        x3 = x.reshape(n, c, -1)
+        x3 = x.reshape(n, c, math.prod(x.shape[2:]))
         y = np.empty((n, o, q), dt)
         w2 = w.reshape(o, cg)
         for gi in range(groups):
@@ -482,8 +482,8 @@ def _conv_weight_grad(x, g, stride, padding, dilation, groups, kernel_size,
     q = math.prod(g.shape[2:])
     full_q = conv_out_shape(x.shape, w_shape, stride, padding, dilation)[2:]
     if alg == "gemm" and tuple(full_q) == tuple(g.shape[2:]):
-        x3 = x.reshape(n, c, -1)
-        g3 = g.reshape(n, o, -1)
+        x3 = x.reshape(n, c, math.prod(x.shape[2:]))
+        g3 = g.reshape(n, o, math.prod(g.shape[2:]))
         dw = np.empty((o, cg), dt)
         for gi in range(groups):
             dw[gi * og:(gi + 1) * og] = np.tensordot(

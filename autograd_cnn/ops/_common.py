@@ -15,6 +15,8 @@ def operand_like(v, ref: Tensor) -> Tensor:
     can hold them (NumPy 2's weak scalars), so ``float32_tensor * 2.0`` stays float32."""
     if isinstance(v, Tensor):
         return v
+    if isinstance(v, np.generic) and v.ndim == 0 and not isinstance(v, np.bool_):
+        v = v.item()  # NumPy scalars (np.sqrt(2.0)) are weak like Python's, as in PyTorch
     if isinstance(v, _PY_SCALARS):
         return Tensor._wrap(np.asarray(v, dtype=np.result_type(ref.data.dtype, v)), False)
     return as_tensor(v)

@@ -58,6 +58,15 @@ def _pow_impl(a, b):
     return np.power(a, b)
 
 
+def _pow_vjp_base(g, ans, a, b):
+    # b * a**(b-1); at a == b == 0 the base is replaced by 1 so the term is exactly 0 (as
+    # PyTorch) instead of 0 * inf = nan. Elsewhere the expression (and its own
+    # derivative, for double backward) is untouched.
+    singular = (a.data == 0) & (b.data == 0)
+    base = where(singular, 1.0, a) if singular.any() else a
+    return _sum_to(g * b * base ** (b - 1), a.shape)
+
+
 def _pow_vjp_exponent(g, ans, a, b):
     # d(a**b)/db = a**b * log(a); PyTorch's convention: 0 where a == 0 (and b >= 0).
     safe = where(a.data == 0, _const(np.ones((), a.dtype)), a)
@@ -68,7 +77,7 @@ _pow = register(
     Primitive("pow", _pow_impl, category="elementwise", shape=_bshape, saves_output=True)
 )
 _pow.defvjp(
-    lambda g, ans, a, b: _sum_to(g * b * a ** (b - 1), a.shape),
+    _pow_vjp_base,
     _pow_vjp_exponent,
 )
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..errors import InvalidArgumentError
+from ..errors import IndexOutOfRangeError
 from ..primitive import Primitive, register
 from ..tensor import Tensor, as_tensor
 
@@ -35,14 +35,14 @@ def is_basic(index) -> bool:
 
 
 def _getitem_shape(s, index):
-    return np.empty(s, dtype=np.bool_)[index].shape
+    return _getitem_impl(np.empty(s, dtype=np.bool_), index).shape
 
 
 def _getitem_impl(x, index):
     try:
         return x[index]
     except IndexError as e:
-        raise InvalidArgumentError(f"index: {e} (tensor shape {x.shape})") from None
+        raise IndexOutOfRangeError(f"index: {e} (tensor shape {x.shape})") from None
 
 
 _getitem = register(

@@ -1,8 +1,11 @@
 """Loss functions (``torch.nn.functional`` semantics), composed from differentiable ops.
 
-No loss needs a primitive of its own: each is a short composition of ``log_softmax``,
-``softplus``, products with constant masks and reductions, so first and higher-order
-gradients come from the ops' VJPs. Large logits are safe: ``cross_entropy`` goes through
+Every loss but one is a short composition of ``log_softmax``, ``softplus``, products with
+constant masks and reductions, so first and higher-order gradients come from the ops'
+VJPs. ``binary_cross_entropy`` is a primitive of its own (``bce``): its logs are clamped
+at -100 as in PyTorch, and a composition would inherit the clamp's zero gradient, which
+stalls training on saturated wrong predictions; its VJP is PyTorch's
+``(x - y) / max(x (1 - x), 1e-12)``. Large logits are safe: ``cross_entropy`` goes through
 the stable ``log_softmax`` and ``binary_cross_entropy_with_logits`` through the stable
 ``softplus``, never through ``exp`` of a logit.
 
@@ -10,9 +13,8 @@ Shapes: ``input (N, C)``, ``(C,)`` or ``(N, C, d1, ...)`` for the classification
 class-index targets ``(N,)``/``(N, d1, ...)`` (int), probability targets like ``input``.
 ``reduction`` is ``'mean'`` (default), ``'sum'`` or ``'none'``.
 
-Differences from PyTorch: ``binary_cross_entropy`` clamps its logs at -100 like PyTorch,
-but its gradient at exactly 0 or 1 is that of the clamped expression (0), where PyTorch
-divides by ``max(x(1-x), 1e-12)``.
+When every target of a ``'mean'`` ``nll_loss``/``cross_entropy`` is ignored, the loss is
+NaN (0/0, as PyTorch) and the gradient is zero.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import DTypeError, InvalidArgumentError, ShapeError
+from ..primitive import Primitive, register
 from ..tape import STATE
 from ..tensor import Tensor, as_tensor
 from . import elementwise as E
@@ -120,7 +123,10 @@ def nll_loss(input, target, weight=None, ignore_index: int = -100, reduction: st
         w_rows = valid.astype(input.dtype)
     loss = -R.sum(input * _const(onehot, input), dim=cdim)
     if reduction == "mean":
-        return R.sum(loss) / _const(w_rows.sum(), input)
+        total = w_rows.sum()
+        if total == 0:  # all targets ignored: NaN loss (0/0) but a zero gradient
+            return R.sum(loss) * 0.0 + float("nan")
+        return R.sum(loss) / _const(total, input)
     return _reduce(loss, reduction)
 
 
@@ -251,6 +257,33 @@ def smooth_l1_loss(input, target, reduction: str = "mean", beta: float = 1.0) ->
     return _reduce(loss, reduction)
 
 
+def _clamped_logs(x):
+    with np.errstate(divide="ignore"):
+        return np.maximum(np.log(x), -100.0), np.maximum(np.log1p(-x), -100.0)
+
+
+def _bce_impl(x, y):
+    log_x, log_1mx = _clamped_logs(x)
+    return (-(y * log_x + (1 - y) * log_1mx)).astype(x.dtype, copy=False)
+
+
+def _bce_vjp_input(g, ans, x, y):
+    # PyTorch's derivative: (x - y) / max(x (1 - x), eps), finite even where x is 0 or 1
+    return g * (x - y) / E.clip(x * (1 - x), 1e-12, None)
+
+
+def _bce_vjp_target(g, ans, x, y):
+    tiny = float(np.finfo(x.dtype).smallest_subnormal)
+    log_x = E.maximum(E.log(E.clip(x, tiny, None)), -100.0)
+    log_1mx = E.maximum(E.log(E.clip(1 - x, tiny, None)), -100.0)
+    return g * (log_1mx - log_x)
+
+
+_bce = register(Primitive("bce", _bce_impl, category="loss",
+                          shape=lambda xs, ys: tuple(xs)))
+_bce.defvjp(_bce_vjp_input, _bce_vjp_target)
+
+
 def binary_cross_entropy(input, target, weight=None, reduction: str = "mean") -> Tensor:
     """``-(y log x + (1-y) log(1-x))`` for probabilities ``input`` in [0, 1]; the logs are
     clamped at -100 as in PyTorch. Prefer :func:`binary_cross_entropy_with_logits`."""
@@ -262,10 +295,8 @@ def binary_cross_entropy(input, target, weight=None, reduction: str = "mean") ->
             f"[{input.data.min()}, {input.data.max()}]; use binary_cross_entropy_with_logits "
             "for logits"
         )
-    tiny = float(np.finfo(input.dtype).smallest_subnormal)
-    log_x = E.maximum(E.log(E.clip(input, tiny, None)), -100.0)
-    log_1mx = E.maximum(E.log(E.clip(1 - input, tiny, None)), -100.0)
-    loss = -(target * log_x + (1 - target) * log_1mx)
+    shape = tuple(np.broadcast_shapes(input.shape, target.shape))
+    loss = _bce(M.broadcast_to(input, shape), M.broadcast_to(target, shape))
     if weight is not None:
         loss = loss * as_tensor(weight, input.dtype)
     return _reduce(loss, reduction)

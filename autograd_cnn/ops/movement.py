@@ -284,10 +284,36 @@ _pad = register(
 ).defvjp(_unpad)
 
 
-def pad(x, pad, value: float = 0.0) -> Tensor:
-    """Constant padding, PyTorch's convention: ``pad`` lists (left, right) pairs starting
-    from the LAST dim, e.g. ``(1, 1, 2, 2)`` pads W by 1 and H by 2 on each side."""
+def pad(x, pad, mode: str = "constant", value: float | None = None) -> Tensor:
+    """Pad ``x`` with PyTorch's convention: ``pad`` lists (left, right) pairs starting from
+    the LAST dim, e.g. ``(1, 1, 2, 2)`` pads W by 1 and H by 2 on each side.
+
+    ``mode``: ``"constant"`` (fill with ``value``, default 0), ``"reflect"``,
+    ``"replicate"`` or ``"circular"`` (as ``torch.nn.functional.pad``). Shape: each padded
+    dim grows by its two amounts; the VJP crops (constant) or folds the border back.
+    """
     x = as_tensor(x)
+    if mode not in ("constant", "reflect", "replicate", "circular"):
+        raise InvalidArgumentError(
+            f"pad(): mode must be 'constant', 'reflect', 'replicate' or 'circular', got {mode!r}"
+        )
+    if mode != "constant":
+        if value not in (None, 0, 0.0):
+            raise InvalidArgumentError(
+                f"pad(): value={value!r} is only meaningful with mode='constant', got "
+                f"mode={mode!r}"
+            )
+        if not isinstance(pad, (tuple, list)) or len(pad) % 2:
+            raise InvalidArgumentError(f"pad(): expected an even number of values, got {pad!r}")
+        from .conv import pad_nd
+
+        k = len(pad) // 2
+        pairs = tuple((int(pad[2 * (k - 1 - i)]), int(pad[2 * (k - 1 - i) + 1]))
+                      for i in range(k))
+        return pad_nd(x, pairs, mode)
+    value = 0.0 if value is None else value
+    if not isinstance(value, (int, float, np.integer, np.floating)):
+        raise InvalidArgumentError(f"pad(): value must be a number, got {value!r}")
     pad = tuple(int(p) for p in pad)
     if len(pad) % 2 or len(pad) // 2 > x.ndim:
         raise InvalidArgumentError(

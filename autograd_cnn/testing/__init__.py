@@ -14,3 +14,4 @@ from .cases import CASES, Case, cases_for, register_case  # noqa: F401,E402
 from . import cases_conv  # noqa: F401,E402  (convolution family cases)
 from . import properties  # noqa: F401,E402  (check_linearity, check_adjointness, ...)
 from . import cases_pool  # noqa: F401,E402  (pooling cases)
+from . import cases_loss  # noqa: F401,E402  (loss primitives)

@@ -294,7 +294,7 @@ def _pad(draw):
     k = draw(st.integers(1, x.ndim))
     widths = tuple(draw(st.integers(0, 2)) for _ in range(2 * k))
     value = draw(st.sampled_from([0.0, 1.5]))
-    return Case(lambda t: ops.pad(t, widths, value), (x,), f"pad={widths}")
+    return Case(lambda t: ops.pad(t, widths, value=value), (x,), f"pad={widths}")
 
 
 @register_case("flip")
