@@ -24,7 +24,9 @@ UNARY = [
     ("softmax", lambda x: ac.softmax(x, dim=-1), lambda x: torch.softmax(x, dim=-1)),
     ("log_softmax", lambda x: ac.log_softmax(x, dim=0), lambda x: torch.log_softmax(x, dim=0)),
     ("logsumexp", lambda x: ac.logsumexp(x, dim=-1), lambda x: torch.logsumexp(x, dim=-1)),
-    ("var", lambda x: ac.var(x, dim=0), lambda x: torch.var(x, dim=0)),
+    # var over a dim of size >= 2 (size 1 has no degrees of freedom: NaN in both)
+    ("var", lambda x: ac.var(ac.concatenate([x, 0.5 * x]), dim=0),
+     lambda x: torch.var(torch.cat([x, 0.5 * x]), dim=0)),
     ("amax", lambda x: ac.max(x, dim=-1), lambda x: torch.amax(x, dim=-1)),
     ("flip", lambda x: ac.flip(x, 0), lambda x: torch.flip(x, (0,))),
     ("repeat", lambda x: x.repeat(2, *([1] * x.ndim)),
