@@ -139,7 +139,42 @@ def fig_autodiff():
                                         title="the backward pass, recorded")
 
 
-ALL = [fig_autodiff, fig_expression, fig_lenet5, fig_residual, fig_resnet_collapsed]
+def fig_convolution():
+    """docs/convolution.md: Toeplitz matrices and the conv family's backward graph."""
+    from autograd_cnn import functional as F
+    from autograd_cnn import plotting, signal
+
+    h = ac.tensor(np.array([1.0, 2.0, 3.0]))
+    H = signal.toeplitz(h, 6, mode="full").numpy()             # (8, 6)
+    w = ac.tensor(np.arange(1.0, 10.0).reshape(1, 1, 3, 3) / 9.0)
+    M = signal.conv_matrix(w, (1, 4, 4), padding=1)            # (16, 16)
+    plotting.image_grid(H[None], FIGURES / "toeplitz_1d.png", scale=24, cmap="gray",
+                        labels=["H_6^h, h=(1,2,3)"])
+    plotting.image_grid(np.asarray(M)[None], FIGURES / "conv_matrix_2d.png", scale=16,
+                        cmap="gray", labels=["conv2d 3x3, 4x4, pad 1"])
+    print("wrote figures/toeplitz_1d.png, figures/conv_matrix_2d.png")
+
+    x = ac.tensor(np.random.default_rng(0).standard_normal((1, 2, 6, 6)), requires_grad=True)
+    k = ac.tensor(np.random.default_rng(1).standard_normal((3, 2, 3, 3)), requires_grad=True)
+    x.name, k.name = "x", "weight"
+    y = F.conv2d(x, k, stride=2, padding=1).sum()
+    yield "conv2d_backward", viz.draw(y, backward="both",
+                                      title="conv2d (stride 2) and its VJPs")
+
+
+def fig_pooling():
+    """docs/pooling.md: the seeds' 4x4 max-pool example and its backward graph."""
+    from autograd_cnn import functional as F
+
+    x = ac.tensor(np.array([[3, 1, 3, 5], [6, 0, 7, 9], [3, 2, 1, 4], [0, 2, 4, 3]],
+                           dtype=np.float64).reshape(1, 1, 4, 4), requires_grad=True)
+    x.name = "x"
+    y = F.max_pool2d(x, 2, stride=2).sum()
+    yield "maxpool_backward", viz.draw(y, backward="both",
+                                       title="max_pool2d 2x2/2 and its VJP (a scatter)")
+
+
+ALL = [fig_autodiff, fig_convolution, fig_pooling, fig_expression, fig_lenet5, fig_residual, fig_resnet_collapsed]
 
 
 def main(argv=None) -> int:
