@@ -17,8 +17,8 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _run(func, args) -> int:
-    """Run a command; named library errors, bad values, unwritable paths and a diverging
-    loss become one line on stderr and exit status 2."""
+    """Run a command; named library errors, bad values, unwritable paths, a diverging
+    loss and running out of memory become one line on stderr and exit status 2."""
     from .demo import CLIError
     from .errors import AutogradCNNError
 
@@ -27,6 +27,10 @@ def _run(func, args) -> int:
     except (CLIError, AutogradCNNError, OSError, FloatingPointError) as e:
         msg = str(e).splitlines()[0] if str(e) else type(e).__name__
         print(f"autograd-cnn: error: {msg}", file=sys.stderr)
+        return 2
+    except MemoryError as e:
+        detail = str(e).splitlines()[0] if str(e) else "the arguments ask for too much memory"
+        print(f"autograd-cnn: error: out of memory: {detail}", file=sys.stderr)
         return 2
 
 

@@ -346,14 +346,18 @@ class CLIError(Exception):
 def _positive(kind, what):  # argparse prefixes the message with "argument <what>:"
     def parse(text):
         import argparse
+        import math
 
         try:
             v = kind(text)
         except ValueError:
             raise argparse.ArgumentTypeError(
                 f"expected a positive {kind.__name__}, got {text!r}") from None
-        if not v > 0:
+        if not v > 0:  # nan fails this too
             raise argparse.ArgumentTypeError(f"expected a positive {kind.__name__}, got {text!r}")
+        if not math.isfinite(v):  # 'inf' would make training diverge at the first step
+            raise argparse.ArgumentTypeError(
+                f"expected a positive finite {kind.__name__}, got {text!r}")
         return v
     return parse
 

@@ -19,13 +19,19 @@ array([1., 2.], dtype=float32)
 from __future__ import annotations
 
 import json
+import math
 import os
 import zipfile
 from collections import OrderedDict
 
 import numpy as np
 
-from .errors import ArgumentTypeError, CheckpointError, DataFileNotFoundError
+from .errors import (
+    ArgumentTypeError,
+    CheckpointError,
+    DataFileNotFoundError,
+    InvalidArgumentError,
+)
 from .tensor import Tensor
 
 FORMAT = "autograd_cnn.checkpoint"
@@ -33,9 +39,17 @@ VERSION = 1
 _MANIFEST = "__manifest__"
 #: refuse archives whose members would expand beyond this (zip bombs)
 MAX_BYTES = 16 * 2**30
+#: deepest nesting of dicts/lists/tuples that :func:`save` writes and :func:`load` reads
+MAX_DEPTH = 100
 
 
-def _encode(obj, arrays: dict, where: str):
+def _encode(obj, arrays: dict, where: str, depth: int = 0):
+    if depth > MAX_DEPTH:
+        shown = where if len(where) <= 60 else where[:57] + "..."
+        raise InvalidArgumentError(
+            f"save(): {shown}: nesting deeper than {MAX_DEPTH} levels (load() would refuse "
+            "the file; is the object self-referencing?)"
+        )
     if isinstance(obj, Tensor):
         key = f"a{len(arrays)}"
         arrays[key] = np.asarray(obj.data, order="C")
@@ -54,11 +68,12 @@ def _encode(obj, arrays: dict, where: str):
                     f"save(): {where}: dict keys must be str or int, got {type(k).__name__}"
                 )
             kk = ["i", int(k)] if isinstance(k, (int, np.integer)) else ["s", k]
-            items.append([kk, _encode(v, arrays, f"{where}[{k!r}]")])
+            items.append([kk, _encode(v, arrays, f"{where}[{k!r}]", depth + 1)])
         return {"t": "dict", "items": items}
     if isinstance(obj, (list, tuple)):
         return {"t": type(obj).__name__,
-                "items": [_encode(v, arrays, f"{where}[{i}]") for i, v in enumerate(obj)]}
+                "items": [_encode(v, arrays, f"{where}[{i}]", depth + 1)
+                          for i, v in enumerate(obj)]}
     if isinstance(obj, np.generic):
         obj = obj.item()
     if obj is None or isinstance(obj, (bool, int, float, str)):
@@ -91,8 +106,8 @@ def _bad(path, what) -> CheckpointError:
 
 
 def _decode(node, data, path, depth=0):
-    if depth > 100:
-        raise _bad(path, "manifest nesting deeper than 100 levels")
+    if depth > MAX_DEPTH:
+        raise _bad(path, f"manifest nesting deeper than {MAX_DEPTH} levels")
     if not isinstance(node, dict) or "t" not in node:
         raise _bad(path, f"malformed manifest entry {str(node)[:80]!r}")
     t = node["t"]
@@ -107,19 +122,26 @@ def _decode(node, data, path, depth=0):
         if node.get("requires_grad") and arr.dtype.kind == "f":
             out.requires_grad = True
         return out
+    if t in ("dict", "list", "tuple"):
+        items = node.get("items")
+        if not isinstance(items, list):
+            raise _bad(path, f"{t} entry whose items are a {type(items).__name__}, not a list")
     if t == "dict":
         out = OrderedDict()
-        for item in node.get("items", []):
+        for item in items:
             try:
                 (kind, k), v = item
             except (TypeError, ValueError):
                 raise _bad(path, "malformed dict entry in manifest") from None
-            if kind not in ("i", "s"):
-                raise _bad(path, f"malformed dict key kind {kind!r}")
-            out[int(k) if kind == "i" else str(k)] = _decode(v, data, path, depth + 1)
+            if kind == "i" and isinstance(k, int) and not isinstance(k, bool):
+                out[k] = _decode(v, data, path, depth + 1)
+            elif kind == "s" and isinstance(k, str):
+                out[k] = _decode(v, data, path, depth + 1)
+            else:
+                raise _bad(path, f"malformed dict key {[kind, k]!r}"[:120])
         return out
     if t in ("list", "tuple"):
-        items = [_decode(v, data, path, depth + 1) for v in node.get("items", [])]
+        items = [_decode(v, data, path, depth + 1) for v in items]
         return items if t == "list" else tuple(items)
     if t == "value":
         v = node.get("v")
@@ -149,11 +171,15 @@ def load(path):
         with zipfile.ZipFile(p) as zf:
             infos = zf.infolist()
             total = sum(i.file_size for i in infos)
+            if total > MAX_BYTES:
+                raise _bad(p, f"members would expand to {total} bytes (> {MAX_BYTES})")
+            # read every member's .npy header before anything is decompressed or
+            # materialized: a header may declare a shape far larger than its data
+            for info in infos:
+                _check_member(zf, info, p)
             bad = zf.testzip()
         if bad is not None:
             raise _bad(p, f"member {bad!r} is corrupt (CRC mismatch)")
-        if total > MAX_BYTES:
-            raise _bad(p, f"members would expand to {total} bytes (> {MAX_BYTES})")
         with np.load(p, allow_pickle=False) as npz:
             names = set(npz.files)
             if _MANIFEST not in names:
@@ -165,6 +191,8 @@ def load(path):
                 manifest = json.loads(raw.tobytes().decode("utf-8"))
             except (UnicodeDecodeError, json.JSONDecodeError) as e:
                 raise _bad(p, f"manifest is not valid JSON ({e})") from None
+            except RecursionError:
+                raise _bad(p, "manifest nesting too deep to parse") from None
             if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
                 raise _bad(p, "manifest does not identify an autograd_cnn checkpoint")
             if manifest.get("version") != VERSION:
@@ -183,3 +211,48 @@ def load(path):
         raise _bad(p, f"{e}") from None
     except (OSError, EOFError, KeyError, zipfile.BadZipFile, RuntimeError) as e:
         raise _bad(p, f"{type(e).__name__}: {e}") from None
+    except (TypeError, AttributeError, IndexError) as e:
+        # last resort: whatever else a hostile archive trips is still "not a checkpoint"
+        raise _bad(p, f"{type(e).__name__}: {e}") from None
+
+
+def _check_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, p) -> None:
+    """Refuse a member that is not a plain numeric ``.npy`` whose header-declared size
+    fits both the member's stored (uncompressed) size and :data:`MAX_BYTES`. Reads only
+    the header."""
+    name = info.filename
+    if info.is_dir():
+        raise _bad(p, f"unexpected directory member {name!r}")
+    try:
+        with zf.open(info) as f:
+            version = np.lib.format.read_magic(f)
+            if version == (1, 0):
+                shape, fortran, dtype = np.lib.format.read_array_header_1_0(f)
+            elif version == (2, 0):
+                shape, fortran, dtype = np.lib.format.read_array_header_2_0(f)
+            else:
+                raise _bad(p, f"member {name!r}: unsupported .npy version {version}")
+            header_len = f.tell()
+    except CheckpointError:
+        raise
+    except (ValueError, TypeError, SyntaxError, RecursionError, MemoryError, EOFError,
+            OSError, zipfile.BadZipFile, RuntimeError) as e:
+        raise _bad(p, f"member {name!r} is not a valid .npy array ({type(e).__name__}: "
+                      f"{str(e)[:120]})") from None
+    if dtype.hasobject:
+        raise _bad(p, f"member {name!r} holds Python objects (a pickle; load() never "
+                      "passes allow_pickle=True)")
+    if dtype.kind not in "biuf":
+        raise _bad(p, f"member {name!r} has non-numeric dtype {dtype}")
+    if not isinstance(shape, tuple) or any(
+        isinstance(d, bool) or not isinstance(d, int) or d < 0 for d in shape
+    ):
+        raise _bad(p, f"member {name!r} declares an invalid shape {shape!r}"[:200])
+    nbytes = math.prod(shape) * dtype.itemsize
+    if nbytes > MAX_BYTES:
+        raise _bad(p, f"member {name!r} declares shape {shape} of {dtype} "
+                      f"({nbytes} bytes > {MAX_BYTES})")
+    stored = info.file_size - header_len
+    if nbytes != stored:
+        raise _bad(p, f"member {name!r} declares shape {shape} of {dtype} ({nbytes} bytes) "
+                      f"but holds {max(stored, 0)} bytes of data")

@@ -117,6 +117,17 @@ def _lr_of(optimizer):
     return getattr(optimizer, "lr", None)
 
 
+def _training_flags(model) -> list:
+    """``(module, training)`` for ``model`` and every submodule (each its own flag)."""
+    mods = model.modules() if callable(getattr(model, "modules", None)) else [model]
+    return [(m, m.training) for m in mods if isinstance(getattr(m, "training", None), bool)]
+
+
+def _restore_training_flags(modes: list) -> None:
+    for m, flag in modes:
+        m.training = flag
+
+
 # ---- evaluate ----------------------------------------------------------------------------------
 
 
@@ -124,8 +135,9 @@ def evaluate(model: Callable, loader: Iterable, loss_fn: Callable | None = None,
              progress=None, desc: str = "eval") -> dict:
     """Mean loss and accuracy of ``model`` over ``loader``, without recording the tape.
 
-    The model is put in eval mode (``model.eval()``, when it has one) for the pass and its
-    previous mode restored afterwards.
+    The model is put in eval mode (``model.eval()``, when it has one) for the pass and the
+    previous mode of every submodule restored afterwards (a submodule the caller had put in
+    eval mode, e.g. a frozen BatchNorm, stays in eval mode).
 
     Parameters
     ----------
@@ -141,7 +153,7 @@ def evaluate(model: Callable, loader: Iterable, loss_fn: Callable | None = None,
         ``{"loss": float or None, "accuracy": float, "n": int}``; averages weighted by
         batch size.
     """
-    was_training = getattr(model, "training", None)
+    modes = _training_flags(model)
     if hasattr(model, "eval"):
         model.eval()
     total_loss, correct, n = 0.0, 0.0, 0
@@ -160,8 +172,7 @@ def evaluate(model: Callable, loader: Iterable, loss_fn: Callable | None = None,
     finally:
         if bar is not None:
             bar.close()
-        if was_training and hasattr(model, "train"):
-            model.train()
+        _restore_training_flags(modes)
     if n == 0:
         raise InvalidArgumentError("loader: yielded no batches to evaluate")
     return {"loss": total_loss / n if loss_fn is not None else None,
@@ -204,7 +215,9 @@ def fit(model, train_loader: Iterable, optimizer, loss_fn: Callable, epochs: int
         Record key to track: default ``"val_acc"`` with a validation loader, else
         ``"train_loss"``; ``*_loss`` keys are minimized, ``*_acc`` keys maximized.
     restore_best : bool
-        Load the best checkpointed weights into ``model`` at the end.
+        Load the best weights into ``model`` at the end: from ``checkpoint`` when given,
+        otherwise from an in-memory copy of ``model.state_dict()`` taken at every
+        improvement.
     max_steps : int, optional
         Stop after this many optimizer steps in total (quick runs and tests).
     progress : bool, optional
@@ -217,6 +230,12 @@ def fit(model, train_loader: Iterable, optimizer, loss_fn: Callable, epochs: int
     History
         A list of per-epoch records (dicts), with ``best_epoch``, ``best_value``,
         ``monitor`` and ``checkpoint`` attributes.
+
+    Raises
+    ------
+    FloatingPointError
+        When a batch's loss is not finite; raised before that batch's ``backward`` and
+        ``step``, so the weights are those of the last finite step.
 
     Examples
     --------
@@ -246,6 +265,7 @@ def fit(model, train_loader: Iterable, optimizer, loss_fn: Callable, epochs: int
     history.monitor = monitor
     history.checkpoint = os.fspath(checkpoint) if checkpoint is not None else None
     best = -math.inf if maximize else math.inf
+    best_state = None  # restore_best without a checkpoint: the best weights, in memory
     zero_grad = getattr(optimizer, "zero_grad", None) or model.zero_grad
     show_bar = _want_bar(progress)
     say = log or (lambda *_: None)
@@ -262,14 +282,14 @@ def fit(model, train_loader: Iterable, optimizer, loss_fn: Callable, epochs: int
                 zero_grad()
                 out = model(xb)
                 loss = loss_fn(out, yb)
-                loss.backward()
-                optimizer.step()
-                b = int(_array(yb).shape[0])
                 lv = float(_array(loss))
-                if not math.isfinite(lv):
+                if not math.isfinite(lv):  # before backward/step: the weights stay finite
                     raise FloatingPointError(
                         f"loss: became {lv} at epoch {epoch}, step {steps + 1}; lower the "
                         "learning rate or check the inputs")
+                loss.backward()
+                optimizer.step()
+                b = int(_array(yb).shape[0])
                 total_loss += lv * b
                 correct += accuracy(out, yb) * b
                 n += b
@@ -302,6 +322,9 @@ def fit(model, train_loader: Iterable, optimizer, loss_fn: Callable, epochs: int
             history.best_epoch, history.best_value = epoch, value
             if checkpoint is not None:
                 save_state(model.state_dict(), checkpoint)
+            elif restore_best:
+                best_state = {k: np.array(_array(v), copy=True)
+                              for k, v in model.state_dict().items()}
         line = (f"epoch {epoch:3d}/{epochs}  loss {rec['train_loss']:.4f}  "
                 f"acc {100 * rec['train_acc']:6.2f}%")
         if val_loader is not None:
@@ -312,8 +335,8 @@ def fit(model, train_loader: Iterable, optimizer, loss_fn: Callable, epochs: int
             _step_scheduler(scheduler, value)
         if max_steps is not None and steps >= max_steps:
             break
-    if restore_best and checkpoint is not None and history.best_epoch is not None:
-        model.load_state_dict(load_state(checkpoint))
+    if restore_best and history.best_epoch is not None:
+        model.load_state_dict(load_state(checkpoint) if checkpoint is not None else best_state)
     return history
 
 

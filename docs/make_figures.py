@@ -174,7 +174,8 @@ def fig_pooling():
                                        title="max_pool2d 2x2/2 and its VJP (a scatter)")
 
 
-ALL = [fig_autodiff, fig_convolution, fig_pooling, fig_expression, fig_lenet5, fig_residual, fig_resnet_collapsed]
+ALL = [fig_autodiff, fig_convolution, fig_pooling, fig_expression, fig_lenet5, fig_residual,
+       fig_resnet_collapsed]
 
 
 def main(argv=None) -> int:

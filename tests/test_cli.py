@@ -46,6 +46,10 @@ def test_no_command_prints_help_and_exits_2(capsys):
 @pytest.mark.parametrize("argv, needle", [
     (["demo", "--epochs", "0"], "--epochs: expected a positive int, got '0'"),
     (["demo", "--lr", "abc"], "--lr: expected a positive float, got 'abc'"),
+    (["demo", "--lr", "inf"], "--lr: expected a positive finite float, got 'inf'"),
+    (["train", "--lr=-inf"], "--lr: expected a positive float, got '-inf'"),
+    (["train", "--lr", "nan"], "--lr: expected a positive float, got 'nan'"),
+    (["train", "--val-fraction", "Infinity"], "--val-fraction: expected a positive finite"),
     (["train", "--optimizer", "rmsprop"], "invalid choice: 'rmsprop'"),
     (["train", "--dataset", "cifar"], "invalid choice: 'cifar'"),
     (["train", "--batch-size", "-3"], "--batch-size: expected a positive int"),
@@ -175,3 +179,29 @@ def test_unwritable_output_folder_is_one_line(tmp_path, capsys):
     err = capsys.readouterr().err
     assert err.startswith("autograd-cnn: error:") and err.count("\n") == 1
     assert "a_file" in err
+
+
+@pytest.mark.parametrize("exc", [MemoryError(), MemoryError("Unable to allocate 7 PiB")])
+def test_out_of_memory_is_one_line_exit_2(exc, capsys):
+    from autograd_cnn.cli import _run
+
+    def boom(args):
+        raise exc
+
+    assert _run(boom, None) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("autograd-cnn: error: out of memory") and err.count("\n") == 1
+
+
+def test_graph_huge_input_shape_is_one_line_exit_2():
+    r = run_cli("graph", "--model", "lenet5", "--input-shape", "1,1,100000000,100000000",
+                timeout=120)
+    assert r.returncode == 2, r.stderr
+    assert r.stderr.count("\n") == 1 and "Traceback" not in r.stderr
+    assert "--input-shape" in r.stderr
+
+
+def test_graph_png_without_output_is_an_error():
+    r = run_cli("graph", "--model", "expr", "--format", "png", timeout=120)
+    assert r.returncode == 2 and r.stdout == ""
+    assert r.stderr.count("\n") == 1 and "--output" in r.stderr

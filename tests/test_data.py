@@ -114,6 +114,29 @@ def test_parse_idx_rejects_corrupt_files(mutate, match):
         parse_idx(mutate(good))
 
 
+
+@pytest.mark.parametrize("code, dims, itemsize", [
+    (0x08, (65536,) * 4, 1),  # 2**64 bytes: wraps to 0 in int64
+    (0x08, (2**32 - 1,) * 3, 1),
+    (0x0D, (2**31, 2**31, 4), 4),  # float32: 2**66 bytes
+])
+def test_parse_idx_huge_declared_shape_is_corrupt_not_a_crash(code, dims, itemsize):
+    header = bytes([0, 0, code, len(dims)]) + b"".join(struct.pack(">I", d) for d in dims)
+    needs = itemsize
+    for d in dims:
+        needs *= d
+    with pytest.raises(CorruptDataError, match=f"needs {needs} bytes after the header, found 4"):
+        parse_idx(header + b"\0" * 4)
+
+
+def test_load_mnist_with_overflowing_header_is_corrupt(tmp_path):
+    write_mnist(tmp_path)
+    dims = (65536,) * 4
+    (tmp_path / "train-images-idx3-ubyte").write_bytes(
+        bytes([0, 0, 0x08, 4]) + b"".join(struct.pack(">I", d) for d in dims))
+    with pytest.raises(CorruptDataError, match="truncated"):
+        load_mnist(tmp_path)
+
 def test_read_idx_raw_gz_missing_and_broken_gzip(tmp_path):
     arr = np.arange(12, dtype=np.uint8).reshape(3, 4)
     (tmp_path / "a.idx").write_bytes(idx_bytes(arr))

@@ -15,7 +15,9 @@ from autograd_cnn.errors import (
     ArgumentTypeError,
     CheckpointError,
     DataFileNotFoundError,
+    IndexOutOfRangeError,
     InplaceError,
+    InvalidArgumentError,
     LayerInputError,
     ModuleError,
     StateDictError,
@@ -180,6 +182,90 @@ def test_modulelist_and_moduledict_register():
     assert [n for n, _ in md.named_parameters()] == ["a.weight", "a.bias"]
     with pytest.raises(KeyError):
         md["zz"]
+
+
+def test_del_renumbers_so_append_overwrites_nothing():
+    # as torch: after del the keys are 0..n-1 again; append used to overwrite a layer
+    s = nn.Sequential(nn.Linear(1, 1), nn.ReLU(), nn.Tanh())
+    del s[0]
+    assert list(s._modules) == ["0", "1"] and s[0]._scope_name == "0"
+    s.append(nn.Sigmoid())
+    assert [type(m).__name__ for m in s] == ["ReLU", "Tanh", "Sigmoid"]
+    s2 = nn.Sequential(nn.ReLU(), nn.Linear(2, 2), nn.Tanh(), nn.Sigmoid())
+    del s2[:1]
+    assert list(s2._modules) == ["0", "1", "2"] and s2[0].weight.name == "0.weight"
+    ml = nn.ModuleList([nn.ReLU(), nn.Linear(2, 2), nn.Tanh()])
+    del ml[0]
+    assert list(ml._modules) == ["0", "1"] and isinstance(ml[0], nn.Linear)
+    ml.append(nn.Sigmoid())
+    assert [type(m).__name__ for m in ml] == ["Linear", "Tanh", "Sigmoid"]
+    del ml[-2:]
+    assert len(ml) == 1 and list(ml._modules) == ["0"]
+    # a nested container keeps the outer prefix of its parameter names
+    net = Tiny()
+    del net.head[1]
+    assert [n for n, _ in net.named_parameters()] == [p.name for p in net.parameters()]
+    assert net.head[1].weight.name == "head.1.weight"
+    with pytest.raises(IndexError):
+        del ml[3]
+
+
+def test_container_index_errors_and_numpy_indices():
+    s = nn.Sequential(nn.ReLU(), nn.Tanh())
+    ml = nn.ModuleList([nn.ReLU(), nn.Tanh()])
+    for c in (s, ml):
+        for bad in (5, -3):
+            with pytest.raises(IndexOutOfRangeError) as e:
+                c[bad]
+            assert isinstance(e.value, IndexError) and isinstance(e.value, InvalidArgumentError)
+        assert isinstance(c[np.int64(1)], nn.Tanh) and isinstance(c[np.int32(-2)], nn.ReLU)
+        with pytest.raises(IndexError):
+            c[2] = nn.ReLU()
+        with pytest.raises(ArgumentTypeError):
+            c["0"]
+        c[np.int64(0)] = nn.Sigmoid()
+        assert isinstance(c[0], nn.Sigmoid)
+
+
+def test_slices_do_not_rename_shared_children():
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.blocks = nn.ModuleList([nn.Linear(2, 2) for _ in range(3)])
+            self.seq = nn.Sequential(nn.Linear(2, 2), nn.Linear(2, 2))
+
+        def forward(self, x):
+            for b in self.blocks[1:]:
+                x = b(x)
+            return self.seq[1:](x)
+
+    net = Net()
+    names = [p.name for p in net.parameters()]
+    scopes = [m._scope_name for m in net.blocks] + [m._scope_name for m in net.seq]
+    tail = net.blocks[1:]
+    assert len(tail) == 2 and tail[0] is net.blocks[1] and list(tail._modules) == ["0", "1"]
+    seq_tail = net.seq[1:]
+    assert seq_tail[0] is net.seq[1] and list(seq_tail._modules) == ["1"]  # torch keeps keys
+    net(ac.ones(1, 2))
+    assert [p.name for p in net.parameters()] == names == [n for n, _ in net.named_parameters()]
+    assert [m._scope_name for m in net.blocks] + [m._scope_name for m in net.seq] == scopes
+
+
+def test_state_dict_lists_a_shared_module_under_every_path():
+    lin = nn.Linear(2, 2)
+    s = nn.Sequential(lin, nn.ReLU(), lin)
+    sd = s.state_dict()
+    assert list(sd) == ["0.weight", "0.bias", "2.weight", "2.bias"]   # as torch
+    assert sd["2.weight"].data is lin.weight.data
+    # a torch state dict of that layout loads strictly
+    w = np.arange(4, dtype=np.float32).reshape(2, 2)
+    b = np.array([1.0, -1.0], np.float32)
+    assert s.load_state_dict({"0.weight": w, "0.bias": b, "2.weight": w, "2.bias": b}) == ([], [])
+    np.testing.assert_array_equal(lin.weight.numpy(), w)
+    with pytest.raises(StateDictError, match="2.bias"):
+        s.load_state_dict({"0.weight": w, "0.bias": b, "2.weight": w})
+    assert list(s.state_dict(prefix="m.")) == ["m.0.weight", "m.0.bias", "m.2.weight",
+                                               "m.2.bias"]
 
 
 def test_shared_parameter_counted_once():

@@ -202,6 +202,70 @@ def test_fit_stops_on_non_finite_loss(digits_loaders):
             lambda z, y: cross_entropy(z, y) * float("nan"), log=None)
 
 
+def test_fit_raises_on_non_finite_loss_before_touching_the_weights():
+    x, y = load_digits()
+    x = ((x - x.mean()) / x.std())[:256]
+    train_dl = DataLoader(TensorDataset(x, y[:256]), batch_size=32)   # same order each pass
+    m = Softmax(64, 10)
+    calls = []
+
+    def loss(z, y):
+        calls.append(1)
+        out = cross_entropy(z, y)
+        return out * float("inf") if len(calls) == 3 else out
+
+    with pytest.raises(FloatingPointError, match="step 3"):
+        fit(m, train_dl, PlainSGD(m.parameters(), 0.1), loss, log=None)
+    assert np.isfinite(m.w.numpy()).all() and np.isfinite(m.b.numpy()).all()
+    # the bad batch's backward/step did not run: weights are those after step 2
+    m2 = Softmax(64, 10)
+    fit(m2, train_dl, PlainSGD(m2.parameters(), 0.1), cross_entropy, max_steps=2, log=None)
+    np.testing.assert_array_equal(m.w.numpy(), m2.w.numpy())
+
+
+def test_evaluate_restores_each_submodules_own_mode():
+    nn = pytest.importorskip("autograd_cnn.nn")
+    net = nn.Sequential(nn.Linear(3, 3), nn.BatchNorm1d(3), nn.Linear(3, 2))
+    net[1].eval()   # a frozen BatchNorm
+    dl = DataLoader(TensorDataset(np.ones((4, 3), np.float32), np.zeros(4, np.int64)),
+                    batch_size=2)
+    evaluate(net, dl)
+    assert net.training and net[0].training and net[2].training
+    assert not net[1].training
+    net.eval()
+    evaluate(net, dl)
+    assert not any(m.training for m in net.modules())
+
+
+def test_fit_restore_best_without_checkpoint_keeps_best_in_memory():
+    x, y = load_digits()
+    x = ((x - x.mean()) / x.std()).astype(np.float32)
+    train_dl = DataLoader(TensorDataset(x[:256], y[:256]), batch_size=32)   # 8 steps/epoch
+    val_dl = DataLoader(TensorDataset(x[256:512], y[256:512]), batch_size=256)
+
+    class Sabotaged(PlainSGD):
+        """Plain SGD for two epochs, then steps that wreck the weights."""
+
+        n = 0
+
+        def step(self):
+            super().step()
+            self.n += 1
+            if self.n > 16:   # (not a constant shift: softmax ignores those)
+                rng = np.random.default_rng(self.n)
+                for p in self.params:
+                    p.data += rng.standard_normal(p.shape).astype(p.data.dtype)
+
+    model = Softmax(64, 10)
+    hist = fit(model, train_dl, Sabotaged(model.parameters(), lr=0.1), cross_entropy,
+               epochs=3, val_loader=val_dl, monitor="val_loss", restore_best=True, log=None)
+    assert hist.checkpoint is None and hist.best_epoch in (1, 2)
+    assert hist[-1]["val_loss"] > hist.best_value
+    # the best weights came back from an in-memory copy (not the live, wrecked arrays)
+    assert evaluate(model, val_dl, cross_entropy)["loss"] == pytest.approx(
+        hist.best_value, rel=1e-5)
+
+
 def test_fit_with_library_modules_and_optimizer(digits_loaders):
     """Integration with autograd_cnn.nn and autograd_cnn.optim (once they exist)."""
     nn = pytest.importorskip("autograd_cnn.nn")

@@ -382,6 +382,43 @@ def test_max_nodes_keeps_nodes_nearest_the_output():
     assert any(s == more_name for s, _, _ in edges(src))
 
 
+
+def _deep_tanh_mlp(blocks=30):
+    from autograd_cnn import nn
+
+    m = nn.Sequential(*[nn.Sequential(nn.Linear(2, 2), nn.Tanh()) for _ in range(blocks)])
+    return m, m(ac.ones(1, 2)).sum()
+
+
+def test_truncated_backward_drawing_keeps_its_seed_and_sinks():
+    m, out = _deep_tanh_mlp()
+    g = viz.draw(out, backward=True, max_nodes=40)
+    info, src = g.info, g.source
+    assert info["hidden"] > 0 and info["sinks"] > 0
+    assert info["nodes"] == len(node_lines(src)) <= 41  # 40 boxes and the marker
+    assert "grad_output" in src
+    # the sinks kept are those of the parameters nearest the output, each fed by an edge
+    assert "∂out / ∂29.0.bias" in src and "∂out / ∂29.0.weight" in src
+    names = node_lines(src)
+    fed = {d for _, d, _ in edges(src)}
+    sinks = [n for n, line in names.items() if "∂out / ∂" in line]
+    assert len(sinks) == info["sinks"] and all(n in fed for n in sinks)
+    # the seed is joined to the marker rather than floating
+    seed = [n for n, line in names.items() if "grad_output" in line][0]
+    assert any(s == seed for s, _, _ in edges(src))
+
+
+def test_truncated_backward_drawing_keeps_every_sink_when_they_fit():
+    m, out = _deep_tanh_mlp(3)
+    full = viz.draw(out, backward=True, max_nodes=None)
+    g = viz.draw(out, backward=True, max_nodes=20)
+    assert g.info["hidden"] > 0
+    assert g.info["sinks"] == full.info["sinks"] == 6
+    assert g.info["nodes"] <= 21
+    # collapsed drawings keep the groups holding the sinks too
+    c = viz.draw(out, backward=True, collapse=1, max_nodes=3)
+    assert c.info["hidden"] > 0 and c.info["groups"] >= 1 and "gradients of" in c.source
+
 # ---- modules: clusters and collapse ------------------------------------------------------
 
 
@@ -715,6 +752,13 @@ def test_cli_graph_writes_dot_to_stdout(capsys):
     assert out.startswith("digraph") and "∂out / ∂w" in out
 
 
+def test_cli_graph_format_dot_without_output_goes_to_stdout(capsys):
+    from autograd_cnn.cli import main
+
+    assert main(["graph", "--model", "expr", "--format", "dot"]) == 0
+    assert capsys.readouterr().out.startswith("digraph")
+
+
 @needs_dot
 def test_cli_graph_renders_file(tmp_path, capsys):
     from autograd_cnn.cli import main
@@ -735,6 +779,12 @@ def test_cli_graph_renders_file(tmp_path, capsys):
         (["graph", "-o", "out.gif"], "--output"),
         (["graph", "--rankdir", "UP"], "rankdir"),
         (["graph", "--backward", "--both"], "not allowed"),
+        (["graph", "--model", "lenet5", "--input-shape", "1,1,100000000,100000000"],
+         "elements"),
+        (["graph", "--model", "lenet5", "--input-shape", "9" * 5000], "--input-shape"),
+        (["graph", "--input-shape", ",".join(["1"] * 40)], "dimensions"),
+        (["graph", "--model", "lenet5", "--format", "png"], "--output"),
+        (["graph", "--format", "svg"], "--output"),
     ],
 )
 def test_cli_graph_bad_arguments_one_line_exit_2(argv, words, capsys):

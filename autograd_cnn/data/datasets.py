@@ -8,6 +8,7 @@ Images are NCHW ``float32`` in [0, 1]; labels are ``int64`` class indices, as Py
 from __future__ import annotations
 
 import gzip
+import math
 import os
 from collections.abc import Sequence
 from importlib import resources
@@ -338,7 +339,7 @@ def parse_idx(buf: bytes, name: str = "<bytes>") -> np.ndarray:
         )
     shape = tuple(int(d) for d in np.frombuffer(buf, dtype=">u4", count=ndim, offset=4))
     dtype = _IDX_DTYPES[code]
-    expected = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    expected = math.prod(shape) * dtype.itemsize  # Python ints: no int64 wrap-around
     got = len(buf) - header
     if got != expected:
         what = "truncated" if got < expected else "has trailing bytes"

@@ -2,19 +2,45 @@
 
 from __future__ import annotations
 
+import operator
 from collections import OrderedDict
 from collections.abc import Iterable
 
-from ..errors import ArgumentTypeError, InvalidArgumentError
+from ..errors import ArgumentTypeError, IndexOutOfRangeError
 from .module import Module
 
 
 def _index(i, n, what):
-    if not isinstance(i, int):
-        raise ArgumentTypeError(f"index: {what} indices must be ints or slices, got {i!r}")
+    """``i`` (any integer, numpy ones included) as a non-negative index below ``n``;
+    :class:`IndexOutOfRangeError` (an ``IndexError``) when out of range, as in PyTorch."""
+    try:
+        i = operator.index(i)
+    except TypeError:
+        raise ArgumentTypeError(
+            f"index: {what} indices must be integers or slices, got {i!r}") from None
     if not -n <= i < n:
-        raise InvalidArgumentError(f"index: {i} is out of range for a {what} of length {n}")
+        raise IndexOutOfRangeError(f"index: {i} is out of range for a {what} of length {n}")
     return i % n
+
+
+def _renumber(container: Module) -> None:
+    """Rename the children of ``container`` to ``"0"``, ``"1"``... in order (what PyTorch
+    does after ``del``), keeping their scope names and parameter names in step."""
+    items = list(container._modules.items())
+    container._modules.clear()
+    for j, (old, m) in enumerate(items):
+        new = str(j)
+        container._modules[new] = m
+        if m is None or old == new or m.__dict__.get("_scope_name") != old:
+            continue
+        m.__dict__["_scope_name"] = new
+        for rel, p in m.named_parameters():
+            # a parameter's name is its path from the outermost assembled module: swap
+            # only the segment naming this child, keeping whatever prefix precedes it
+            suffix = f"{old}.{rel}"
+            name = p.name or ""
+            if name == suffix or name.endswith("." + suffix):
+                p.name = name[: len(name) - len(suffix)] + f"{new}.{rel}"
 
 
 class Sequential(Module):
@@ -62,6 +88,7 @@ class Sequential(Module):
             keys[_index(idx, len(keys), "Sequential")]]
         for k in doomed:
             del self._modules[k]
+        _renumber(self)  # as torch: keys stay 0..n-1, so a later append() overwrites nothing
 
     def append(self, module: Module) -> Sequential:
         self.add_module(str(len(self)), module)
@@ -89,11 +116,24 @@ class ModuleList(Module):
 
     def __getitem__(self, idx):
         if isinstance(idx, slice):
-            return ModuleList(list(self._modules.values())[idx])
+            # a view sharing the children: registered directly, not through add_module,
+            # so their scope names and parameter names stay those of self
+            out = ModuleList()
+            for i, m in enumerate(list(self._modules.values())[idx]):
+                out._modules[str(i)] = m
+            return out
         return self._modules[str(_index(idx, len(self), "ModuleList"))]
 
     def __setitem__(self, idx, module):
         self.add_module(str(_index(idx, len(self), "ModuleList")), module)
+
+    def __delitem__(self, idx):
+        keys = list(self._modules)
+        doomed = keys[idx] if isinstance(idx, slice) else [
+            keys[_index(idx, len(keys), "ModuleList")]]
+        for k in doomed:
+            del self._modules[k]
+        _renumber(self)
 
     def append(self, module: Module) -> ModuleList:
         self.add_module(str(len(self)), module)

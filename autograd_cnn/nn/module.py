@@ -422,14 +422,24 @@ class Module:
         """Parameters and persistent buffers by dotted name (tensors detached unless
         ``keep_vars``); the values share memory with the module, as in PyTorch."""
         out: OrderedDict = OrderedDict()
-        for mprefix, m in self.named_modules(prefix=prefix.rstrip(".")):
-            for name, t in m._parameters.items():
-                if t is not None:
-                    out[f"{mprefix}.{name}" if mprefix else name] = t if keep_vars else t.detach()
-            for name, t in m._buffers.items():
-                if t is not None and name not in m._non_persistent:
-                    out[f"{mprefix}.{name}" if mprefix else name] = t if keep_vars else t.detach()
+        prefix = prefix.rstrip(".")
+        self._collect_state(out, f"{prefix}." if prefix else "", keep_vars, set())
         return out
+
+    def _collect_state(self, out, prefix, keep_vars, ancestors):
+        # as torch: a module (or tensor) reachable by several paths is listed under each
+        # of them, e.g. ``Sequential(l, ReLU(), l)`` -> 0.weight, 0.bias, 2.weight, 2.bias
+        for name, t in self._parameters.items():
+            if t is not None:
+                out[prefix + name] = t if keep_vars else t.detach()
+        for name, t in self._buffers.items():
+            if t is not None and name not in self._non_persistent:
+                out[prefix + name] = t if keep_vars else t.detach()
+        ancestors.add(id(self))
+        for name, m in self._modules.items():
+            if m is not None and id(m) not in ancestors:  # a cycle would never end
+                m._collect_state(out, f"{prefix}{name}.", keep_vars, ancestors)
+        ancestors.discard(id(self))
 
     def load_state_dict(self, state_dict, strict: bool = True):
         """Copy values from ``state_dict`` into this module's parameters and buffers.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any
 
@@ -84,6 +85,12 @@ def _default_shape(model, name: str) -> tuple:
     return (2, 1, 32, 32) if "lenet" in name.lower() else (2, 3, 64, 64)
 
 
+#: largest input ``autograd-cnn graph`` builds (elements; 2**24 float32 values = 64 MiB)
+MAX_INPUT_ELEMENTS = 2**24
+#: most input dimensions accepted by ``--input-shape``
+MAX_INPUT_DIMS = 8
+
+
 def _parse_shape(text: str) -> tuple:
     try:
         shape = tuple(int(s) for s in text.replace("x", ",").split(",") if s.strip())
@@ -92,7 +99,18 @@ def _parse_shape(text: str) -> tuple:
     if not shape or any(s < 1 for s in shape):
         raise InvalidArgumentError(
             f"--input-shape: expected positive integers separated by commas (e.g. "
-            f"1,1,32,32), got {text!r}"
+            f"1,1,32,32), got {text[:80]!r}"
+        )
+    if len(shape) > MAX_INPUT_DIMS:
+        raise InvalidArgumentError(
+            f"--input-shape: at most {MAX_INPUT_DIMS} dimensions, got {len(shape)}"
+        )
+    n = math.prod(shape)
+    if n > MAX_INPUT_ELEMENTS:
+        raise InvalidArgumentError(
+            f"--input-shape: {_fmt_shape(shape)} has {n:,} elements; drawing a graph needs "
+            f"at most {MAX_INPUT_ELEMENTS:,} (the shapes in the drawing scale with it: try "
+            "a smaller batch or image)"
         )
     return shape
 
@@ -150,6 +168,11 @@ def _cmd_graph(args) -> int:
         model, params, shape = _load_model(args.model)
         if args.input_shape is not None:
             shape = _parse_shape(args.input_shape)
+        if args.output is None and args.format not in (None, "dot"):
+            raise InvalidArgumentError(
+                f"--format {args.format}: needs -o/--output FILE (only DOT is written to "
+                "stdout)"
+            )
         if args.output is not None and args.format is None:
             suffix = Path(args.output).suffix.lstrip(".").lower()
             if suffix not in FORMATS:

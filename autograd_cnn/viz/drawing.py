@@ -88,7 +88,9 @@ def draw(
         Graphviz layout direction.
     max_nodes : int or None
         Draw at most this many boxes (the ones nearest to the outputs) and a marker
-        saying how many were left out; None draws everything.
+        saying how many were left out; None draws everything. A truncated backward
+        drawing keeps its seeds (``grad_output``) and its gradient sinks (``∂out /
+        ∂param``; at most ``max_nodes // 2`` of them, those nearest the output).
     grads : GradStats, optional
         Gradient statistics recorded during a backward (see :class:`GradStats`); boxes
         then show gradient norm/min/max, with NaN/Inf flagged in red.
@@ -187,7 +189,7 @@ def draw(
         "saved": sum(1 for v in vertices if v.kind == "saved"),
         "sinks": sum(1 for v in vertices if v.kind == "sink"),
         "groups": sum(1 for v in vertices if v.kind == "group"),
-        "nodes": len(vertices) + (1 if hidden else 0),
+        "nodes": len(vertices),  # the "... more nodes" marker is among them
         "hidden": hidden,
     }
     return graph

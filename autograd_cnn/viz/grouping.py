@@ -149,22 +149,46 @@ def _collapse(b: _Builder, collapse, show_shapes) -> tuple[list[_V], list]:
 def _truncate(vertices: list[_V], edges, max_nodes, b: _Builder):
     if max_nodes is None or len(vertices) <= max_nodes:
         return vertices, edges, 0
-    # keep the vertices nearest to the roots (discovery order is breadth first)
-    kept = vertices[:max_nodes]
-    keep = {v.key for v in kept}
+    # Keep the ends of a backward drawing: the seeds (grad_output) always, and the sinks
+    # (∂out/∂param, appended after the walk, so last in discovery order) - all of them
+    # when they fit in half the budget, else the first half-budget of them (those of the
+    # parameters nearest the output). The rest of the budget goes to the vertices nearest
+    # to the roots (discovery order is breadth first).
+    def holds(v, kind):
+        return v.kind == kind or (v.kind == "group" and any(m.kind == kind for m in v.members))
+
+    seeds = [v.key for v in vertices if holds(v, "seed")]
+    sinks = [v.key for v in vertices if holds(v, "sink") and v.key not in seeds]
+    keep = set(seeds)
+    keep.update(sinks[:max(max_nodes // 2, 1)])
+    budget = max(max_nodes - len(keep), 0)
+    for v in vertices:
+        if budget == 0:
+            break
+        if v.key not in keep and not holds(v, "sink"):
+            keep.add(v.key)
+            budget -= 1
+    kept = [v for v in vertices if v.key in keep]
     hidden = len(vertices) - len(kept)
+    if not hidden:
+        return vertices, edges, 0
     more = _V(("more",), "more")
     more.label = _html(escape_label(f"... {hidden:,} more nodes not shown"),
                        _small("(max_nodes; pass max_nodes=None or collapse=...)"))
     more.attrs = dict(KIND_STYLES["more"])
     new_edges = []
     cut_into = set()
+    cut_from = set()
     for s, d, a in edges:
         if s in keep and d in keep:
             new_edges.append((s, d, a))
         elif d in keep and d not in cut_into:
             cut_into.add(d)
             new_edges.append((more.key, d, {"shape": None, "input": -1, "cut": True}))
+        elif s in keep and s in seeds and s not in cut_from:
+            # a seed whose consumers are hidden: join it to the marker, not float alone
+            cut_from.add(s)
+            new_edges.append((s, more.key, {"shape": None, "input": -1, "cut": True}))
     kept.append(more)
     return kept, new_edges, hidden
 
