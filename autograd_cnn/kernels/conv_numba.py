@@ -120,6 +120,33 @@ def col2im(cols, nb, kernel, stride, dilation, out, xp):  # pragma: no cover - n
 
 
 @njit(cache=True, inline="always")
+def _direct_geometry(x_shape, k_shape, q_shape, groups, stride, dilation, padding):
+    """The loop bounds of the direct kernels, as uint64 (see the module docstring):
+    x (N, C, D, H, W) unpadded input, k (., Cg, KD, KH, KW) kernel, q (N, O, QD, QH, QW)
+    output (or output gradient); Hp, Wp the padded sizes, plane the padded plane size,
+    flat whether the stride is 1 (then L is the length of the padded-width output grid).
+    """
+    sd, sh, sw = U(stride[0]), U(stride[1]), U(stride[2])
+    dd, dh, dw = U(dilation[0]), U(dilation[1]), U(dilation[2])
+    N, O = U(q_shape[0]), U(q_shape[1])
+    QD, QH, QW = U(q_shape[2]), U(q_shape[3]), U(q_shape[4])
+    Cg, KD, KH, KW = U(k_shape[1]), U(k_shape[2]), U(k_shape[3]), U(k_shape[4])
+    C, D_, H_, W_ = U(x_shape[1]), U(x_shape[2]), U(x_shape[3]), U(x_shape[4])
+    pd0, ph0, pw0 = U(padding[0][0]), U(padding[1][0]), U(padding[2][0])
+    Dp = D_ + pd0 + U(padding[0][1])
+    Hp = H_ + ph0 + U(padding[1][1])
+    Wp = W_ + pw0 + U(padding[2][1])
+    Og = O // U(groups)
+    plane = Dp * Hp * Wp
+    Q = QD * QH * QW
+    KK = KD * KH * KW
+    flat = sd == U(1) and sh == U(1) and sw == U(1)
+    L = ((QD - U(1)) * Hp + (QH - U(1))) * Wp + QW
+    return (sd, sh, sw, dd, dh, dw, N, O, QD, QH, QW, Cg, KD, KH, KW, C, D_, H_, W_,
+            pd0, ph0, pw0, Hp, Wp, Og, plane, Q, KK, flat, L)
+
+
+@njit(cache=True, inline="always")
 def _fill_padded(pbuf, xf, xbase, D_, H_, W_, pd0, ph0, pw0, Hp, Wp):  # pragma: no cover
     """Copy one unpadded (D_, H_, W_) plane of xf (at xbase) into the interior of the
     padded plane pbuf, whose borders the caller keeps at zero."""
@@ -142,25 +169,12 @@ def conv_direct(x, w, groups, stride, dilation, padding, y):  # pragma: no cover
     that every kernel tap is one long contiguous multiply-add (SIMD) instead of QD*QH
     short rows; the Wp - QW extra columns per row are computed and dropped.
     """
-    sd, sh, sw = U(stride[0]), U(stride[1]), U(stride[2])
-    dd, dh, dw = U(dilation[0]), U(dilation[1]), U(dilation[2])
-    N, O = U(y.shape[0]), U(y.shape[1])
-    QD, QH, QW = U(y.shape[2]), U(y.shape[3]), U(y.shape[4])
-    Cg, KD, KH, KW = U(w.shape[1]), U(w.shape[2]), U(w.shape[3]), U(w.shape[4])
-    C, D_, H_, W_ = U(x.shape[1]), U(x.shape[2]), U(x.shape[3]), U(x.shape[4])
-    pd0, ph0, pw0 = U(padding[0][0]), U(padding[1][0]), U(padding[2][0])
-    Dp = D_ + pd0 + U(padding[0][1])
-    Hp = H_ + ph0 + U(padding[1][1])
-    Wp = W_ + pw0 + U(padding[2][1])
-    Og = O // U(groups)
+    (sd, sh, sw, dd, dh, dw, N, O, QD, QH, QW, Cg, KD, KH, KW, C, D_, H_, W_,
+     pd0, ph0, pw0, Hp, Wp, Og, plane, Q, KK, flat, L) = _direct_geometry(
+        x.shape, w.shape, y.shape, groups, stride, dilation, padding)
     xf = x.reshape(x.size)
     yf = y.reshape(y.size)
     wf = w.reshape(w.size)
-    plane = Dp * Hp * Wp
-    Q = QD * QH * QW
-    KK = KD * KH * KW
-    flat = sd == U(1) and sh == U(1) and sw == U(1)
-    L = ((QD - U(1)) * Hp + (QH - U(1))) * Wp + QW
     for no_ in prange(N * O):
         no = U(no_)
         n = no // O
@@ -213,25 +227,12 @@ def conv_transpose_direct(y, w, groups, stride, dilation, padding, x):  # pragma
     crop (by ``padding``) of the padded plane that receives sum_o w[o, c, k] * y[n, o, q]
     at q*s + k*d. The padded plane lives in a private per-thread buffer; parallel over
     (n, c) planes, each owned by one thread."""
-    sd, sh, sw = U(stride[0]), U(stride[1]), U(stride[2])
-    dd, dh, dw = U(dilation[0]), U(dilation[1]), U(dilation[2])
-    N, O = U(y.shape[0]), U(y.shape[1])
-    QD, QH, QW = U(y.shape[2]), U(y.shape[3]), U(y.shape[4])
-    Cg, KD, KH, KW = U(w.shape[1]), U(w.shape[2]), U(w.shape[3]), U(w.shape[4])
-    C, D_, H_, W_ = U(x.shape[1]), U(x.shape[2]), U(x.shape[3]), U(x.shape[4])
-    pd0, ph0, pw0 = U(padding[0][0]), U(padding[1][0]), U(padding[2][0])
-    Dp = D_ + pd0 + U(padding[0][1])
-    Hp = H_ + ph0 + U(padding[1][1])
-    Wp = W_ + pw0 + U(padding[2][1])
-    Og = O // U(groups)
+    (sd, sh, sw, dd, dh, dw, N, O, QD, QH, QW, Cg, KD, KH, KW, C, D_, H_, W_,
+     pd0, ph0, pw0, Hp, Wp, Og, plane, Q, KK, flat, L) = _direct_geometry(
+        x.shape, w.shape, y.shape, groups, stride, dilation, padding)
     xf = x.reshape(x.size)
     yf = y.reshape(y.size)
     wf = w.reshape(w.size)
-    plane = Dp * Hp * Wp
-    Q = QD * QH * QW
-    KK = KD * KH * KW
-    flat = sd == U(1) and sh == U(1) and sw == U(1)
-    L = ((QD - U(1)) * Hp + (QH - U(1))) * Wp + QW
     for nc_ in prange(N * C):
         nc = U(nc_)
         n = nc // C
@@ -291,26 +292,12 @@ def conv_weight_grad_direct(x, g, groups, stride, dilation, padding, dw_out):  #
     sum_{n, q} g[n, o, q] * xpad[n, c, q*s + k*d], x (N, C, D, H, W) unpadded and padded
     per plane into a private buffer. Parallel over (o, c) pairs of channels, each thread
     owning its own weight slice."""
-    sd, sh, sw = U(stride[0]), U(stride[1]), U(stride[2])
-    dd, dh, dw = U(dilation[0]), U(dilation[1]), U(dilation[2])
-    N, O = U(g.shape[0]), U(g.shape[1])
-    QD, QH, QW = U(g.shape[2]), U(g.shape[3]), U(g.shape[4])
-    Cg, KD, KH, KW = (U(dw_out.shape[1]), U(dw_out.shape[2]), U(dw_out.shape[3]),
-                      U(dw_out.shape[4]))
-    C, D_, H_, W_ = U(x.shape[1]), U(x.shape[2]), U(x.shape[3]), U(x.shape[4])
-    pd0, ph0, pw0 = U(padding[0][0]), U(padding[1][0]), U(padding[2][0])
-    Dp = D_ + pd0 + U(padding[0][1])
-    Hp = H_ + ph0 + U(padding[1][1])
-    Wp = W_ + pw0 + U(padding[2][1])
-    Og = O // U(groups)
+    (sd, sh, sw, dd, dh, dw, N, O, QD, QH, QW, Cg, KD, KH, KW, C, D_, H_, W_,
+     pd0, ph0, pw0, Hp, Wp, Og, plane, Q, KK, flat, L) = _direct_geometry(
+        x.shape, dw_out.shape, g.shape, groups, stride, dilation, padding)
     xf = x.reshape(x.size)
     gf = g.reshape(g.size)
     wf = dw_out.reshape(dw_out.size)
-    plane = Dp * Hp * Wp
-    Q = QD * QH * QW
-    KK = KD * KH * KW
-    flat = sd == U(1) and sh == U(1) and sw == U(1)
-    L = ((QD - U(1)) * Hp + (QH - U(1))) * Wp + QW
     for oc_ in prange(O * Cg):
         oc = U(oc_)
         o = oc // Cg
