@@ -11,6 +11,7 @@ recorded like any forward computation, giving higher-order derivatives.
 from __future__ import annotations
 
 import functools
+import threading
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -29,8 +30,11 @@ from .errors import (
 from .tensor import Tensor, as_tensor
 
 
-class _State:
-    __slots__ = ("grad_enabled", "scope", "grad_of", "on_node_grad", "meta")
+class _State(threading.local):
+    """Per-thread autodiff state, as in PyTorch: grad mode, module scope, the running
+    VJP's node, hooks and meta mode are each thread's own (``__init__`` runs once in every
+    thread that touches it), so a ``no_grad`` evaluator thread cannot switch off recording
+    in a training thread."""
 
     def __init__(self):
         self.grad_enabled = True
