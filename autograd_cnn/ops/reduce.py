@@ -114,6 +114,10 @@ _mean = register(
 def _reduce_args(x, dim, axis, keepdim, keepdims, fn):
     x = as_tensor(x)
     axes = normalize_axis(resolve_dim(dim, axis, fn), x.ndim, "dim")
+    # ``dim=()`` reduces over every dim, as in PyTorch (NumPy's ``axis=()`` over none);
+    # a 0-d tensor's only dim (0 or -1) is all of it.
+    if axes == () or (axes is not None and x.ndim == 0):
+        axes = None
     kd = bool(keepdim or keepdims)
     return x, axes, kd
 
@@ -134,10 +138,21 @@ def mean(x, dim=None, keepdim=False, *, axis=None, keepdims=False) -> Tensor:
 def var(x, dim=None, keepdim=False, *, correction=1, unbiased=None, axis=None,
         keepdims=False) -> Tensor:
     """Variance over ``dim`` with Bessel's ``correction`` (default 1, as PyTorch;
-    NumPy's default corresponds to ``correction=0``)."""
+    NumPy's default corresponds to ``correction=0``; None means the default).
+
+    ``var(x, True)`` / ``var(x, False)`` is PyTorch's ``var(input, unbiased)`` overload.
+    """
+    if isinstance(dim, (bool, np.bool_)):  # torch.var(input, unbiased)
+        if unbiased is not None:
+            from ..errors import InvalidArgumentError
+
+            raise InvalidArgumentError("var(): unbiased given twice (positionally and by name)")
+        dim, unbiased = None, bool(dim)
     x, axes, kd = _reduce_args(x, dim, axis, keepdim, keepdims, "var")
     if unbiased is not None:
         correction = 1 if unbiased else 0
+    elif correction is None:
+        correction = 1
     n = _count(x.shape, axes)
     centered = x - _mean(x, axis=axes, keepdims=True)
     dof = float(builtins.max(n - correction, 0))
@@ -146,7 +161,8 @@ def var(x, dim=None, keepdim=False, *, correction=1, unbiased=None, axis=None,
 
 def std(x, dim=None, keepdim=False, *, correction=1, unbiased=None, axis=None,
         keepdims=False) -> Tensor:
-    """Standard deviation: ``sqrt(var(...))`` with the same arguments."""
+    """Standard deviation: ``sqrt(var(...))`` with the same arguments (also PyTorch's
+    ``std(input, unbiased)`` overload)."""
     from .elementwise import sqrt
 
     return sqrt(var(x, dim, keepdim, correction=correction, unbiased=unbiased, axis=axis,
@@ -195,18 +211,30 @@ amax = max
 amin = min
 
 
+def _arg_extremum(fn, x, dim, axis, keepdim, name):
+    x = as_tensor(x)
+    d = resolve_dim(dim, axis, name)
+    if d is not None and not isinstance(d, (int, np.integer)):
+        from ..errors import InvalidArgumentError
+
+        raise InvalidArgumentError(f"{name}(): dim must be an int or None, got {d!r}")
+    if d is not None:
+        d = normalize_axis(d, x.ndim, "dim")[0]
+    if x.size == 0 and (d is None or x.shape[d] == 0):
+        raise ShapeError(f"{name}(): cannot reduce an empty dim (input shape {x.shape})")
+    if x.ndim == 0:  # the only index of a 0-d tensor is 0, also along dim 0 / -1
+        return Tensor(np.zeros((), dtype=np.int64))
+    return Tensor(fn(x.data, axis=d, keepdims=bool(keepdim)).astype(np.int64, copy=False))
+
+
 def argmax(x, dim=None, keepdim=False, *, axis=None) -> Tensor:
     """Index of the first maximum (int64, not differentiable); flat index if dim is None."""
-    x = as_tensor(x)
-    d = resolve_dim(dim, axis, "argmax")
-    return Tensor(np.argmax(x.data, axis=d, keepdims=keepdim))
+    return _arg_extremum(np.argmax, x, dim, axis, keepdim, "argmax")
 
 
 def argmin(x, dim=None, keepdim=False, *, axis=None) -> Tensor:
     """Index of the first minimum (int64, not differentiable)."""
-    x = as_tensor(x)
-    d = resolve_dim(dim, axis, "argmin")
-    return Tensor(np.argmin(x.data, axis=d, keepdims=keepdim))
+    return _arg_extremum(np.argmin, x, dim, axis, keepdim, "argmin")
 
 
 # ---- logsumexp, softmax, log_softmax -------------------------------------------------
@@ -241,12 +269,16 @@ def logsumexp(x, dim=None, keepdim=False, *, axis=None, keepdims=False) -> Tenso
 
 
 def _softmax_impl(x, axis):
+    if x.size == 0:  # a zero-length dim (or another empty one): nothing to normalize
+        return np.empty_like(x)
     z = x - np.max(x, axis=axis, keepdims=True)
     e = np.exp(z)
     return e / np.sum(e, axis=axis, keepdims=True)
 
 
 def _log_softmax_impl(x, axis):
+    if x.size == 0:
+        return np.empty_like(x)
     z = x - np.max(x, axis=axis, keepdims=True)
     return z - np.log(np.sum(np.exp(z), axis=axis, keepdims=True))
 
@@ -279,13 +311,25 @@ def _one_axis(x, dim, axis, fn):
     return normalize_axis(d, x.ndim, "dim")[0] if x.ndim else 0
 
 
-def softmax(x, dim=-1, *, axis=None) -> Tensor:
-    """``exp(x) / sum(exp(x))`` along ``dim`` (default last); stable for any magnitude."""
+def _cast_first(x, dtype):
+    from .elementwise import astype
+
     x = as_tensor(x)
+    return x if dtype is None else astype(x, dtype)
+
+
+def softmax(x, dim=-1, *, dtype=None, axis=None) -> Tensor:
+    """``exp(x) / sum(exp(x))`` along ``dim`` (default last); stable for any magnitude.
+
+    ``dtype``: cast ``x`` to it first (as PyTorch, e.g. float32 logits computed in
+    float64). Shape: that of ``x``; a zero-length ``dim`` gives an empty result.
+    """
+    x = _cast_first(x, dtype)
     return _softmax(x, axis=_one_axis(x, dim, axis, "softmax"))
 
 
-def log_softmax(x, dim=-1, *, axis=None) -> Tensor:
-    """``x - logsumexp(x)`` along ``dim``; stable for logits of +-1e4 in float32."""
-    x = as_tensor(x)
+def log_softmax(x, dim=-1, *, dtype=None, axis=None) -> Tensor:
+    """``x - logsumexp(x)`` along ``dim``; stable for logits of +-1e4 in float32.
+    ``dtype`` as in :func:`softmax`."""
+    x = _cast_first(x, dtype)
     return _log_softmax(x, axis=_one_axis(x, dim, axis, "log_softmax"))
