@@ -27,6 +27,7 @@ from __future__ import annotations
 import sys
 import types
 import unittest
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -373,8 +374,11 @@ def run_op(name: str, info) -> OpReport:
     """Every float64 sample of OpInfo ``info`` through :func:`run_sample`."""
     rep = OpReport(name)
     torch.manual_seed(0)
-    for sample in info.sample_inputs("cpu", torch.float64, requires_grad=True):
-        out = run_sample(name, info, sample)
+    with warnings.catch_warnings():  # deprecations both libraries announce, by design
+        warnings.simplefilter("ignore")
+        results = [(s, run_sample(name, info, s))
+                   for s in info.sample_inputs("cpu", torch.float64, requires_grad=True)]
+    for sample, out in results:
         if out is None:
             continue
         rep.counts[out.kind] += 1

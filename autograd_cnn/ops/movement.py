@@ -326,7 +326,7 @@ def _pad_pairs(x: Tensor, pad, mode: str) -> list:
         if (lo > 0 or hi > 0) and n == 0:
             raise InvalidArgumentError(
                 f"pad(): mode={mode!r} cannot pad dim {d} of size 0 (input shape {x.shape})")
-        if mode == "reflect" and (lo > n - 1 or hi > n - 1):
+        if mode == "reflect" and builtins.max(lo, hi) > builtins.max(n - 1, 0):
             raise InvalidArgumentError(
                 f"pad(): mode='reflect' allows padding of at most {n - 1} on dim {d} of size "
                 f"{n}, got ({lo}, {hi})")

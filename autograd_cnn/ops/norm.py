@@ -71,15 +71,26 @@ def dropout(input, p: float = 0.5, training: bool = True, inplace: bool = False,
 
 def dropout2d(input, p: float = 0.5, training: bool = True, inplace: bool = False, *,
               seed=None, generator=None) -> Tensor:
-    """Channel dropout: zero whole channels of ``(N, C, H, W)`` (or ``(C, H, W)``) input
-    with probability ``p``, scaling kept channels by ``1 / (1 - p)``."""
+    """Channel dropout: zero whole channels of ``(N, C, H, W)`` input with probability
+    ``p``, scaling kept channels by ``1 / (1 - p)``.
+
+    A 3-D input is read as ``(N, C, L)`` (channel-wise 1-D dropout), as PyTorch 2 does,
+    with PyTorch's warning (older PyTorch read it as an unbatched ``(C, H, W)``).
+    """
     _check_p(p, "dropout2d")
     x = as_tensor(input)
     if x.ndim not in (3, 4):
-        raise ShapeError(f"dropout2d(): input must be (N, C, H, W) or (C, H, W), got {x.shape}")
+        raise ShapeError(f"dropout2d(): input must be (N, C, H, W) or (N, C, L), got {x.shape}")
+    if x.ndim == 3:
+        import warnings
+
+        warnings.warn(
+            "dropout2d(): received a 3-D input; as in PyTorch it is read as (N, C, L) and "
+            "whole channels of length L are dropped (use dropout1d to say so)",
+            UserWarning, stacklevel=2)
     if not training or p == 0.0:
         return x
-    return _mask_dropout(x, float(p), x.shape[:-2] + (1, 1), seed, generator)
+    return _mask_dropout(x, float(p), x.shape[:2] + (1,) * (x.ndim - 2), seed, generator)
 
 
 def _param(t, c, name, fn):
