@@ -427,7 +427,9 @@ _where = register(
 
 def where(condition, x, y) -> Tensor:
     """``x`` where ``condition`` else ``y`` (broadcast); differentiable in x and y."""
-    cond = condition.data if isinstance(condition, Tensor) else np.asarray(condition)
+    # an array condition is copied (as_operand): changing it later must not change the
+    # recorded graph
+    cond = condition.data if isinstance(condition, Tensor) else np.array(condition)
     if cond.dtype != bool:
         cond = cond.astype(bool)
     x, y = operands(x, y)

@@ -15,6 +15,7 @@ import numpy as np
 from ..creation import get_rng
 from ..errors import InvalidArgumentError, ShapeError
 from ..tensor import Tensor, as_tensor
+from ._common import as_operand
 
 
 def _check_p(p, fn):
@@ -94,7 +95,7 @@ def dropout2d(input, p: float = 0.5, training: bool = True, inplace: bool = Fals
 
 
 def _param(t, c, name, fn):
-    t = as_tensor(t)
+    t = as_operand(t)
     if t.shape != (c,):
         raise ShapeError(f"{fn}(): {name} must have shape ({c},) (one per channel), "
                          f"got {t.shape}")
@@ -211,9 +212,9 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5) -> Ten
             raise ShapeError(f"layer_norm(): {name} must have shape {shape}, "
                              f"got {as_tensor(t).shape}")
     if weight is not None:
-        y = y * as_tensor(weight)
+        y = y * as_operand(weight)
     if bias is not None:
-        y = y + as_tensor(bias)
+        y = y + as_operand(bias)
     return y
 
 
