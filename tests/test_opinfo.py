@@ -52,7 +52,8 @@ def test_opinfo_totals(request):
     request.config.cache.set("opinfo/counts", {"totals": totals, "unsupported_by_op": per_op})
     print(f"\nOpInfo samples over {len(NAMES)} ops: {json.dumps(totals)} of {n}")
     for name, counts in per_op.items():
-        print(f"  {name}: {counts['unsupported']} unsupported\n{_listing(_report(name), 'unsupported')}")
+        print(f"  {name}: {counts['unsupported']} unsupported")
+        print(_listing(_report(name), "unsupported"))
     assert totals["mismatched"] == 0
     assert totals["unsupported"] <= 0.02 * n, f"{totals['unsupported']} of {n} unsupported"
     assert n > 4000  # the harness really ran torch's samples

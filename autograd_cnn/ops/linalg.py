@@ -9,7 +9,7 @@ import numpy as np
 
 from ..errors import EinsumError, MatmulShapeError
 from ..primitive import Primitive, register
-from ..tensor import Tensor, as_tensor
+from ..tensor import Tensor
 from . import movement as _movement
 from . import reduce as _reduce
 from ._common import as_operand, broadcast_shape, operands

@@ -319,10 +319,10 @@ def _pad_pairs(x: Tensor, pad, mode: str) -> list:
                     f"pad(): mode='circular' wraps around at most once: padding ({lo}, {hi}) "
                     f"of dim {d} must be at most its {kept} (cropped) elements")
             continue
-        if (lo or hi) and n + lo + hi < 1:
+        if n + lo + hi < 0:
             raise InvalidArgumentError(
-                f"pad(): padding ({lo}, {hi}) of dim {d} leaves no elements of its {n} "
-                f"(mode={mode!r} needs an output size of at least 1)")
+                f"pad(): padding ({lo}, {hi}) of dim {d} crops more than its {n} elements "
+                f"(mode={mode!r})")
         if (lo > 0 or hi > 0) and n == 0:
             raise InvalidArgumentError(
                 f"pad(): mode={mode!r} cannot pad dim {d} of size 0 (input shape {x.shape})")
