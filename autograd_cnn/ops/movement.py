@@ -382,14 +382,14 @@ def pad(x, pad, mode: str = "constant", value: float | None = None) -> Tensor:
     crop_first = mode in ("constant", "circular")
     if crop_first:
         x = _crop(x, pairs)
-    if any(lo or hi for lo, hi in grow):
-        if mode == "constant":
+    if mode == "constant":  # also without growth: a new tensor, as PyTorch returns
+        if any(lo or hi for lo, hi in grow) or not any(lo or hi for lo, hi in pairs):
             x = _pad(x, pad_width=tuple(grow), value=value)
-        else:
-            from .conv import pad_nd
+    elif any(lo or hi for lo, hi in grow):
+        from .conv import pad_nd
 
-            first = next(d for d, (lo, hi) in enumerate(grow) if lo or hi)
-            x = pad_nd(x, tuple(grow[first:]), mode)
+        first = next(d for d, (lo, hi) in enumerate(grow) if lo or hi)
+        x = pad_nd(x, tuple(grow[first:]), mode)
     return x if crop_first else _crop(x, pairs)
 
 
