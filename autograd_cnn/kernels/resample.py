@@ -12,7 +12,9 @@ resampled axis in the middle, so no transpose is needed for any axis.
 Only the taps an output reads touch it, so a NaN or infinity in the input reaches only the
 outputs whose taps include it (a zero-weight tap included, as in PyTorch's kernels).
 
-Race freedom: both kernels run ``prange`` over ``A``, and each iteration writes only its
+The last axis (``B == 1``) has row kernels of its own (a scalar accumulator per output).
+
+Race freedom: the kernels run ``prange`` over ``A``, and each iteration writes only its
 own ``(O, B)`` or ``(N, B)`` slab, accumulating serially inside it: parallel equals serial
 bitwise. Nothing is compiled at import (float32 and float64 signatures, cached on disk).
 """
@@ -57,12 +59,47 @@ def _taps_adj(g, idx, w, out):
                         out[a, i, b] += c * g[a, o, b]
 
 
+@njit(parallel=True, cache=True)
+def _taps_fwd_rows(x, idx, w, out):
+    # the last axis (B == 1): one scalar accumulator per output
+    A, N = x.shape
+    O, K = idx.shape
+    for a in prange(A):
+        for o in range(O):
+            acc = x.dtype.type(0)
+            for k in range(K):
+                i = idx[o, k]
+                if i >= 0:
+                    acc += w[o, k] * x[a, i]
+            out[a, o] = acc
+
+
+@njit(parallel=True, cache=True)
+def _taps_adj_rows(g, idx, w, out):
+    A, O = g.shape
+    N = out.shape[1]
+    K = idx.shape[1]
+    for a in prange(A):
+        for i in range(N):
+            out[a, i] = 0
+        for o in range(O):
+            v = g[a, o]
+            for k in range(K):
+                i = idx[o, k]
+                if i >= 0:
+                    out[a, i] += w[o, k] * v
+
+
 def taps_forward(x: np.ndarray, idx: np.ndarray, w: np.ndarray) -> np.ndarray:
     """``out[a, o, b] = sum_k w[o, k] * x[a, idx[o, k], b]`` for ``x: (A, N, B)``, tables
     ``idx: (O, K)`` int64 (< 0: no tap), ``w: (O, K)`` of x's dtype. Returns ``(A, O, B)``."""
     x = np.ascontiguousarray(x)
     out = np.empty((x.shape[0], idx.shape[0], x.shape[2]), dtype=x.dtype)
-    _taps_fwd(x, idx, w.astype(x.dtype, copy=False), out)
+    w = w.astype(x.dtype, copy=False)
+    if x.shape[2] == 1:
+        _taps_fwd_rows(x.reshape(x.shape[:2]), idx, w, out.reshape(out.shape[:2]))
+    else:
+        _taps_fwd(x, idx, w, out)
     return out
 
 
@@ -70,7 +107,11 @@ def taps_adjoint(g: np.ndarray, idx: np.ndarray, w: np.ndarray, n: int) -> np.nd
     """The transpose of :func:`taps_forward`: ``g: (A, O, B)`` -> ``(A, n, B)``."""
     g = np.ascontiguousarray(g)
     out = np.empty((g.shape[0], n, g.shape[2]), dtype=g.dtype)
-    _taps_adj(g, idx, w.astype(g.dtype, copy=False), out)
+    w = w.astype(g.dtype, copy=False)
+    if g.shape[2] == 1:
+        _taps_adj_rows(g.reshape(g.shape[:2]), idx, w, out.reshape(out.shape[:2]))
+    else:
+        _taps_adj(g, idx, w, out)
     return out
 
 
