@@ -168,6 +168,10 @@ def test_softmax_dtype_casts_first():
     assert y.dtype == np.float64
     np.testing.assert_allclose(y.numpy().sum(), 1.0, rtol=1e-15)
     assert ac.log_softmax(x, 1, dtype=np.float64).dtype == np.float64
+    with pytest.raises(errors.DTypeError, match="dtype"):
+        ac.softmax(x, dtype="foo")
+    with pytest.raises(errors.DTypeError, match="floating"):
+        ac.log_softmax(x, dtype="int64")
 
 
 # ---- arithmetic faces: alpha, rounding_mode ------------------------------------------

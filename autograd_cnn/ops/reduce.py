@@ -311,11 +311,18 @@ def _one_axis(x, dim, axis, fn):
     return normalize_axis(d, x.ndim, "dim")[0] if x.ndim else 0
 
 
-def _cast_first(x, dtype):
+def _cast_first(x, dtype, fn):
+    from ..errors import DTypeError
+    from ..tensor import to_dtype
     from .elementwise import astype
 
     x = as_tensor(x)
-    return x if dtype is None else astype(x, dtype)
+    if dtype is None:
+        return x
+    dt = to_dtype(dtype, f"{fn}(): dtype")
+    if dt.kind != "f":
+        raise DTypeError(f"{fn}(): dtype must be a floating dtype, got {dt}")
+    return astype(x, dt)
 
 
 def softmax(x, dim=-1, *, dtype=None, axis=None) -> Tensor:
@@ -324,12 +331,12 @@ def softmax(x, dim=-1, *, dtype=None, axis=None) -> Tensor:
     ``dtype``: cast ``x`` to it first (as PyTorch, e.g. float32 logits computed in
     float64). Shape: that of ``x``; a zero-length ``dim`` gives an empty result.
     """
-    x = _cast_first(x, dtype)
+    x = _cast_first(x, dtype, "softmax")
     return _softmax(x, axis=_one_axis(x, dim, axis, "softmax"))
 
 
 def log_softmax(x, dim=-1, *, dtype=None, axis=None) -> Tensor:
     """``x - logsumexp(x)`` along ``dim``; stable for logits of +-1e4 in float32.
     ``dtype`` as in :func:`softmax`."""
-    x = _cast_first(x, dtype)
+    x = _cast_first(x, dtype, "log_softmax")
     return _log_softmax(x, axis=_one_axis(x, dim, axis, "log_softmax"))

@@ -40,6 +40,10 @@ def _sizes_and_factors(x, size, scale_factor, recompute_scale_factor, nd):
             f"size={size!r}, scale_factor={scale_factor!r}"
         )
     in_sp = x.shape[2:]
+    if size is not None and recompute_scale_factor:
+        raise InterpolateError(
+            "interpolate(): recompute_scale_factor is only meaningful with scale_factor, "
+            f"got size={size!r} and recompute_scale_factor={recompute_scale_factor!r}")
     if size is not None:
         sizes = (size,) * nd if isinstance(size, (int, np.integer)) else tuple(size)
         if len(sizes) != nd or not all(isinstance(s, (int, np.integer)) and s >= 1
