@@ -1,7 +1,7 @@
 """PyTorch's own OpInfo samples (torch's ``op_db``, float64, forward and gradients) for
 every op autograd_cnn maps (``tests/opinfo_map.py``; creation ops once they take
-``device=``): zero mismatches, at most 2% of the samples unsupported. The counts are printed (``pytest -s``) and kept in pytest's cache
-under ``opinfo/counts``."""
+``device=``): zero mismatches, at most 2% of the samples unsupported. The counts are
+printed (``pytest -s``) and kept in pytest's cache under ``opinfo/counts``."""
 
 import json
 
