@@ -104,8 +104,18 @@ def tap_table(kind: str, n_in: int, n_out: int, factor, align_corners: bool, dty
 
     ``factor``: the user's scale factor for this axis (None: ``n_in / n_out`` is used);
     source positions are computed in ``dtype`` like PyTorch's ``opmath`` (float32 for the
-    nearest modes whatever the input).
+    nearest modes whatever the input). Cached and read-only (shared between calls and
+    threads).
     """
+    idx, w = _tap_table(kind, n_in, n_out, factor, align_corners, dtype)
+    idx = np.ascontiguousarray(idx, dtype=np.int64)
+    w = np.ascontiguousarray(w, dtype=np.float64)
+    idx.flags.writeable = False
+    w.flags.writeable = False
+    return idx, w
+
+
+def _tap_table(kind: str, n_in: int, n_out: int, factor, align_corners: bool, dtype: str):
     o = np.arange(n_out)
     if kind in ("nearest", "nearest-exact"):
         f32 = np.float32
