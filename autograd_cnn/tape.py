@@ -48,6 +48,9 @@ class _State(threading.local):
         # Shape-only execution: ops return zero-stride placeholder arrays of the right
         # shape and dtype, computed by the primitives' shape rules (summary uses it).
         self.meta = False
+        # The active graph tracer (autograd_cnn.graph.trace), which sees every applied
+        # primitive, or None.
+        self.tracer = None
 
 
 STATE = _State()
@@ -183,11 +186,16 @@ class Node:
 
 def apply(prim, inputs, params) -> Tensor:
     """Run ``prim`` on ``inputs`` (tensors or array-likes) and record it if needed."""
+    return apply_aux(prim, inputs, params)[0]
+
+
+def apply_aux(prim, inputs, params) -> tuple[Tensor, np.ndarray | None]:
+    """:func:`apply`, also returning the primitive's auxiliary output (or None)."""
     if not all(isinstance(t, Tensor) for t in inputs):
         inputs = tuple(t if isinstance(t, Tensor) else as_tensor(t) for t in inputs)
     arrays = [t.data for t in inputs]
     if STATE.meta:
-        return _apply_meta(prim, inputs, arrays, params)
+        return _apply_meta(prim, inputs, arrays, params), None
     try:
         out = prim.impl(*arrays, **params)
     except (ValueError, IndexError, TypeError) as err:
@@ -209,7 +217,7 @@ def apply(prim, inputs, params) -> Tensor:
     if not isinstance(out, np.ndarray):
         out = np.asarray(out)
     record = False
-    if STATE.grad_enabled and out.dtype.kind == "f":
+    if STATE.grad_enabled and out.dtype.kind == "f" and prim.differentiable:
         for t in inputs:
             if t._requires_grad:
                 record = True
@@ -219,7 +227,35 @@ def apply(prim, inputs, params) -> Tensor:
         result._version = inputs[0]._version
     if record:
         result._node = Node(prim, inputs, params, aux, result)
-    return result
+    if STATE.tracer is not None:
+        STATE.tracer.record(prim, inputs, params, result, aux)
+    return result, aux
+
+
+def concrete(t) -> np.ndarray | None:
+    """The value of ``t`` when it is known while tracing (a constant), else None.
+
+    Ops may branch on concrete values (a constant exponent of 2, say); a value that
+    depends on a traced input has no concrete value, and branching on it would freeze
+    one trace's data into the graph. Outside tracing every value is concrete.
+    """
+    arr = t.data if isinstance(t, Tensor) else np.asarray(t)
+    tracer = STATE.tracer
+    if tracer is not None and tracer.is_traced(t):
+        return None
+    return arr
+
+
+def assign(target: Tensor, value: Tensor) -> None:
+    """Write ``value`` into ``target`` in place (a buffer update, e.g. running statistics).
+
+    Not differentiable. While tracing, the graph records the update, so replays perform
+    it too (``Graph.updates``).
+    """
+    target.data[...] = value.data
+    target._version[0] += 1
+    if STATE.tracer is not None:
+        STATE.tracer.record_update(target, value)
 
 
 def _apply_meta(prim, inputs, arrays, params) -> Tensor:

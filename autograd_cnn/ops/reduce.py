@@ -107,8 +107,21 @@ _mean = register(
     Primitive("mean", _mean_impl, category="reduce", shape=_reduce_shape_rule)
 ).defvjp(
     lambda g, ans, x, axis, keepdims: _expand_back(g, x.shape, axis, keepdims)
-    / float(builtins.max(_count(x.shape, axis), 1))
+    / _count_of(x, axis, g.dtype, floor=1)
 )
+
+
+def _count_of(x, axis, dtype, minus=0, floor=0):
+    """``max(count - minus, floor)`` of ``x``'s reduced dims, as a value: a number when
+    the shape is static, a ``numel`` node while tracing (so a graph with a symbolic
+    batch divides by the batch it runs on)."""
+    from ..tape import concrete
+    from .elementwise import maximum
+    from .logic import numel
+
+    if concrete(x) is not None:
+        return float(builtins.max(_count(x.shape, axis) - minus, floor))
+    return maximum(numel(x, axis, dtype) - minus, float(floor))
 
 
 def _reduce_args(x, dim, axis, keepdim, keepdims, fn):
@@ -138,9 +151,8 @@ def var(x, dim=None, keepdim=False, *, correction=1, unbiased=None, axis=None,
     x, axes, kd = _reduce_args(x, dim, axis, keepdim, keepdims, "var")
     if unbiased is not None:
         correction = 1 if unbiased else 0
-    n = _count(x.shape, axes)
     centered = x - _mean(x, axis=axes, keepdims=True)
-    dof = float(builtins.max(n - correction, 0))
+    dof = _count_of(x, axes, x.dtype, minus=correction)
     return _sum(centered * centered, axis=axes, keepdims=kd) / dof
 
 
@@ -157,10 +169,14 @@ def std(x, dim=None, keepdim=False, *, correction=1, unbiased=None, axis=None,
 
 
 def _extremum_vjp(g, ans, x, axis, keepdims):
-    kept = ans.data if keepdims else ans.data.reshape(_reduced_shape(x.shape, axis, True))
-    hit = x.data == kept
-    share = hit / np.sum(hit, axis=axis, keepdims=True)
-    return _expand_back(g, x.shape, axis, keepdims) * Tensor._wrap(share.astype(g.dtype), False)
+    # Tied extrema share the gradient equally: g * hit / count(hit).
+    from .elementwise import astype
+    from .logic import eq
+
+    kept = ans if keepdims else _movement.reshape(ans, _reduced_shape(x.shape, axis, True))
+    hit = astype(eq(x, kept), g.dtype)
+    share = hit / _sum(hit, axis=axis, keepdims=True)
+    return _expand_back(g, x.shape, axis, keepdims) * share
 
 
 def _extremum(name, fn):
@@ -195,18 +211,7 @@ amax = max
 amin = min
 
 
-def argmax(x, dim=None, keepdim=False, *, axis=None) -> Tensor:
-    """Index of the first maximum (int64, not differentiable); flat index if dim is None."""
-    x = as_tensor(x)
-    d = resolve_dim(dim, axis, "argmax")
-    return Tensor(np.argmax(x.data, axis=d, keepdims=keepdim))
-
-
-def argmin(x, dim=None, keepdim=False, *, axis=None) -> Tensor:
-    """Index of the first minimum (int64, not differentiable)."""
-    x = as_tensor(x)
-    d = resolve_dim(dim, axis, "argmin")
-    return Tensor(np.argmin(x.data, axis=d, keepdims=keepdim))
+from .logic import argmax, argmin  # noqa: E402,F401  (index reductions live with logic)
 
 
 # ---- logsumexp, softmax, log_softmax -------------------------------------------------
