@@ -21,11 +21,15 @@ from .tape import (
     value_and_grad, vjp,
 )
 from .tensor import Tensor, as_tensor
+from .ops.gather import gather, scatter_add
+from .ops.logic import logical_and, logical_not, logical_or, numel
 
 # The layers above the DSL, each importing only what lies below it.
 from . import signal  # true convolution, Toeplitz/conv matrices, FFT
 from . import nn, optim, models  # modules, optimizers, the model zoo
 from . import data, train  # data sets and loaders, fit/evaluate
+from . import graph  # the graph IR: trace, replay, simplify, save/load
+from .graph import Graph, ShapeSpec, trace
 from . import viz  # graph rendering: viz.draw, viz.render
 from .serialization import load, save
 from .summary import count_macs, count_parameters, summary

@@ -11,6 +11,16 @@ import numpy as np
 from .errors import ArgumentTypeError, DTypeError, GradientDTypeError, InplaceError
 
 DEFAULT_DTYPE = np.dtype(np.float32)
+
+# Set by the tape: ``guard(tensor, what)`` raises a TraceError when ``tensor``'s value is
+# being traced (a Python ``if`` or ``float()`` on it cannot become part of a graph).
+VALUE_GUARD = [None]
+
+
+def _guard(t, what: str):
+    g = VALUE_GUARD[0]
+    if g is not None:
+        g(t, what)
 _FLOAT_KINDS = "f"
 
 
@@ -194,10 +204,12 @@ class Tensor:
 
     def numpy(self) -> np.ndarray:
         """The underlying ndarray (shared, not copied)."""
+        _guard(self, "numpy()")
         return self.data
 
     def item(self):
         """The single value of a one-element tensor as a Python number."""
+        _guard(self, "item()")
         if self.data.size != 1:
             raise InplaceError(
                 f"item(): only one-element tensors can be converted to a Python number, "
@@ -206,9 +218,11 @@ class Tensor:
         return self.data.item()
 
     def tolist(self):
+        _guard(self, "tolist()")
         return self.data.tolist()
 
     def __array__(self, dtype=None, copy=None):
+        _guard(self, "conversion to a NumPy array")
         if dtype is not None and np.dtype(dtype) != self.data.dtype:
             return self.data.astype(dtype)
         if copy:
@@ -225,6 +239,7 @@ class Tensor:
             yield self[i]
 
     def __bool__(self) -> bool:
+        _guard(self, "bool() (an `if` or `while` on a tensor)")
         if self.data.size != 1:
             raise InplaceError(
                 f"the truth value of a tensor with shape {self.shape} is ambiguous; use "
@@ -233,9 +248,11 @@ class Tensor:
         return bool(self.data)
 
     def __float__(self):
+        _guard(self, "float()")
         return float(self.item())
 
     def __int__(self):
+        _guard(self, "int()")
         return int(self.item())
 
     __hash__ = object.__hash__

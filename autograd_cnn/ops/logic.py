@@ -142,5 +142,17 @@ def numel(x, dim=None, dtype="float64") -> Tensor:
     return _numel(x, axis=normalize_axis(dim, x.ndim, "dim"), dtype=np.dtype(dtype))
 
 
+# ---- full: a constant of a shape that may be symbolic ---------------------------------------
+
+_full = _nondiff("full", lambda shape, value, dtype: np.full(shape, value, dtype=dtype),
+                 lambda shape, value, dtype: tuple(shape), category="movement")
+
+
+def full_like_shape(shape, value, dtype) -> Tensor:
+    """``np.full(shape, value, dtype)`` as a primitive: a traced graph whose constant
+    has a symbolic shape (zeros of the batch's size) makes it on every run."""
+    return _full(shape=tuple(shape), value=value, dtype=np.dtype(dtype))
+
+
 __all__ = ["argmax", "argmin", "eq", "ge", "gt", "le", "logical_and", "logical_not",
            "logical_or", "lt", "ne", "numel", "sign"]

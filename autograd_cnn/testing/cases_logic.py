@@ -145,3 +145,12 @@ def _dropout_mask(draw):
 
     return Case(lambda t: t * norm._dropout_mask(t, p=0.0, keep_dims=t.ndim, seed=0,
                                                  generator=None), (x,))
+
+
+@register_case("full")
+@st.composite
+def _full(draw):
+    x = draw(tensors(shape=shapes(min_dims=1)))
+    value = draw(st.sampled_from([0.0, 1.0, -2.5]))
+    return Case(lambda t: t * L.full_like_shape(t.shape, value, t.dtype) + t, (x,),
+                f"value={value}")
