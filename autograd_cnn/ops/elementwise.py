@@ -12,6 +12,7 @@ import numpy as np
 from ..primitive import Primitive, register
 from ..tape import concrete
 from ..tensor import Tensor, as_tensor
+from . import activation_grads as _grads
 from . import reduce as _reduce
 from ._common import broadcast_shape, operands, same_shape
 from .logic import eq, ge, gt, le, logical_and, lt, ne, sign  # noqa: F401  (re-exported)
@@ -162,7 +163,7 @@ _log = _unary("log", np.log).defvjp(lambda g, ans, x: g / x)
 _sqrt = _unary("sqrt", np.sqrt, saves_output=True).defvjp(lambda g, ans, x: g / (2 * ans))
 _abs = _unary("abs", np.abs).defvjp(lambda g, ans, x: g * astype(sign(x), g.dtype))
 _relu = _unary("relu", lambda x: np.maximum(x, 0)).defvjp(
-    lambda g, ans, x: where(gt(x, 0), g, 0.0)
+    lambda g, ans, x: _grads.relu_grad(g, x)
 )
 
 
@@ -173,10 +174,10 @@ def _sigmoid_impl(x):
 
 
 _sigmoid = _unary("sigmoid", _sigmoid_impl, saves_output=True).defvjp(
-    lambda g, ans, x: g * ans * (1 - ans)
+    lambda g, ans, x: _grads.sigmoid_grad(g, ans)
 )
 _tanh = _unary("tanh", np.tanh, saves_output=True).defvjp(
-    lambda g, ans, x: g * (1 - ans * ans)
+    lambda g, ans, x: _grads.tanh_grad(g, ans)
 )
 
 _leaky_relu = register(

@@ -263,18 +263,18 @@ def _axis_shape(shape, axis):
 
 _softmax = register(
     Primitive("softmax", _softmax_impl, category="reduce", shape=_axis_shape, saves_output=True)
-).defvjp(lambda g, ans, x, axis: ans * (g - sum(g * ans, axis, keepdim=True)))
+).defvjp(lambda g, ans, x, axis: _activation_grads().softmax_grad(g, ans, axis=axis))
 
 _log_softmax = register(
     Primitive("log_softmax", _log_softmax_impl, category="reduce", shape=_axis_shape,
               saves_output=True)
-).defvjp(lambda g, ans, x, axis: g - _exp(ans) * sum(g, axis, keepdim=True))
+).defvjp(lambda g, ans, x, axis: _activation_grads().log_softmax_grad(g, ans, axis=axis))
 
 
-def _exp(t):
-    from .elementwise import exp
+def _activation_grads():
+    from . import activation_grads
 
-    return exp(t)
+    return activation_grads
 
 
 def _one_axis(x, dim, axis, fn):

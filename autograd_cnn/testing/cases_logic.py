@@ -154,3 +154,31 @@ def _full(draw):
     value = draw(st.sampled_from([0.0, 1.0, -2.5]))
     return Case(lambda t: t * L.full_like_shape(t.shape, value, t.dtype) + t, (x,),
                 f"value={value}")
+
+
+def _grad_case(name, fn, y_elements=None, axis=False):
+    @st.composite
+    def strat(draw):
+        shape = draw(shapes(min_dims=1 if axis else 0))
+        g = draw(tensors(shape=shape))
+        y = draw(tensors(shape=shape, elements=y_elements))
+        if axis:
+            ax = draw(st.integers(0, len(shape) - 1))
+            return Case(lambda a, b: fn(a, b, axis=ax), (g, y), f"{name} axis={ax}")
+        return Case(fn, (g, y), name)
+
+    register_case(name, strat())
+
+
+def _register_grad_cases():
+    from ..ops import activation_grads as A
+    from .cases import POSITIVE
+
+    _grad_case("tanh_grad", A.tanh_grad)
+    _grad_case("sigmoid_grad", A.sigmoid_grad)
+    _grad_case("relu_grad", A.relu_grad, y_elements=ODD_LATTICE)
+    _grad_case("log_softmax_grad", A.log_softmax_grad, y_elements=POSITIVE, axis=True)
+    _grad_case("softmax_grad", A.softmax_grad, axis=True)
+
+
+_register_grad_cases()
