@@ -29,7 +29,7 @@ from . import signal  # true convolution, Toeplitz/conv matrices, FFT
 from . import nn, optim, models  # modules, optimizers, the model zoo
 from . import data, train  # data sets and loaders, fit/evaluate
 from . import graph  # the graph IR: trace, replay, simplify, save/load
-from .graph import Graph, ShapeSpec, trace
+from .graph import Graph, ShapeSpec, load_graph, save_graph, trace
 from . import viz  # graph rendering: viz.draw, viz.render
 from .serialization import load, save
 from .summary import count_macs, count_parameters, summary
