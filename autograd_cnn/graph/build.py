@@ -44,7 +44,9 @@ class Builder:
         outs = [Value("%?", s, d, "node") for s, d in shapes_dtypes]
         grad_of = None
         if like is not None and like.grad_of is not None:
-            grad_of = self.node_map.get(id(like.grad_of))
+            # the forward node's copy, or (when a pass removed it) the old node itself,
+            # so the node stays marked as part of the backward pass
+            grad_of = self.node_map.get(id(like.grad_of), like.grad_of)
         node = Node(op, inputs, params, outs, grad_of=grad_of,
                     scope=like.scope if like is not None else (),
                     where=like.where if like is not None else "")
