@@ -6,7 +6,7 @@ checked first, as checkpoints are) holding:
 - ``__manifest__``: UTF-8 JSON ``{"format": "autograd_cnn.graph", "version": 1, "name",
   "inputs": [{"name", "shape", "dtype"}], "params": [{"name", "shape", "dtype", "key"}],
   "consts": [{"key"}], "nodes": [{"op", "inputs": [ref], "params": {...}, "outputs":
-  [{"shape", "dtype"}], "grad_of": index or null, "scope": [...]}], "outputs": [ref],
+  [{"shape", "dtype"}], "grad_of": index or null, "backward": forward op or null, "scope": [...]}], "outputs": [ref],
   "out_tree", "updates": [[ref, ref]]}``. A ``ref`` is ``["input", i]``, ``["param", i]``,
   ``["const", i]`` or ``["node", i, j]`` (output ``j`` of an earlier node ``i``). A shape
   entry is an int or ``{"dim": name, "scale": k, "offset": c}``. Params are typed JSON:
@@ -57,7 +57,7 @@ def _enc(obj, arrays, where):
         return {"dtype": obj.name}
     if isinstance(obj, np.ndarray) and obj.dtype.kind in "biuf":
         key = f"a{len(arrays)}"
-        arrays[key] = np.ascontiguousarray(obj)
+        arrays[key] = np.array(order="C", object=obj)
         return {"array": key}
     if isinstance(obj, slice):
         return {"slice": [_enc(obj.start, arrays, where), _enc(obj.stop, arrays, where),
@@ -91,7 +91,7 @@ def _dec(obj, arrays, bad, depth=0):
             return float(v)
         if k == "slice" and isinstance(v, list) and len(v) == 3:
             parts = [_dec(o, arrays, bad, depth + 1) for o in v]
-            if all(p is None or isinstance(p, int) for p in parts):
+            if all(p is None or isinstance(p, (int, Dim)) for p in parts):
                 return slice(*parts)
         if k == "ellipsis" and v is True:
             return Ellipsis
@@ -137,7 +137,8 @@ def save_graph(graph: Graph, path) -> None:
             "outputs": [{"shape": [_enc(s, arrays, "shape") for s in o.shape],
                          "dtype": o.dtype.name} for o in n.outputs],
             "grad_of": node_index.get(id(n.grad_of)) if n.grad_of is not None else None,
-            "backward": n.grad_of is not None, "scope": list(n.scope)})
+            "backward": n.grad_of.op if n.grad_of is not None else None,
+            "scope": list(n.scope)})
         for j, o in enumerate(n.outputs):
             refs[id(o)] = ["node", i, j]
 
@@ -148,12 +149,12 @@ def save_graph(graph: Graph, path) -> None:
     params = []
     for v in graph.params:
         key = f"p{len(params)}"
-        arrays[key] = np.ascontiguousarray(graph.bindings[v.name].data)
+        arrays[key] = np.array(order="C", object=graph.bindings[v.name].data)
         params.append({**typ(v), "key": key})
     consts = []
     for v in graph.consts:
         key = f"c{len(consts)}"
-        arrays[key] = np.ascontiguousarray(v.data)
+        arrays[key] = np.array(order="C", object=v.data)
         consts.append({"key": key})
     manifest = {"format": FORMAT, "version": VERSION, "name": graph.name,
                 "inputs": [typ(v) for v in graph.inputs], "params": params,
@@ -265,8 +266,10 @@ def _build(m, arrays, bad) -> Graph:
             raise bad(f"node {i}: a node has one or two outputs")
         g_of = e.get("grad_of")
         grad_of = nodes[g_of] if isinstance(g_of, int) and 0 <= g_of < i else None
-        if grad_of is None and e.get("backward"):
-            grad_of = Node(op, [], {}, [Value("?", (), "float32", "node")])  # removed forward
+        if grad_of is None and e.get("backward") is not None:  # its forward node was removed
+            if e["backward"] not in REGISTRY:
+                raise bad(f"node {i}: backward of unknown op {str(e['backward'])[:40]!r}")
+            grad_of = Node(e["backward"], [], {}, [Value("?", (), "float32", "node")])
         scope = tuple(str(s) for s in e.get("scope", []))
         nodes.append(Node(op, [ref(r) for r in e["inputs"]], params_, outs, grad_of=grad_of,
                           scope=scope))

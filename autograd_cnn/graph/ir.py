@@ -68,6 +68,8 @@ def resolve(obj, env: dict):
         return [resolve(o, env) for o in obj]
     if isinstance(obj, dict):
         return {k: resolve(v, env) for k, v in obj.items()}
+    if isinstance(obj, slice):
+        return slice(resolve(obj.start, env), resolve(obj.stop, env), resolve(obj.step, env))
     return obj
 
 
@@ -78,6 +80,8 @@ def has_dims(obj) -> bool:
         return any(has_dims(o) for o in obj)
     if isinstance(obj, dict):
         return any(has_dims(v) for v in obj.values())
+    if isinstance(obj, slice):
+        return has_dims((obj.start, obj.stop, obj.step))
     return False
 
 

@@ -121,7 +121,7 @@ def _nll_backward(draw):
         from ..tape import enable_grad, gradients
 
         with enable_grad():  # gradcheck's finite differences run without recording
-            lp2 = lp if lp.requires_grad else Tensor(lp.numpy(), requires_grad=True)
+            lp2 = lp if lp.requires_grad else lp.detach().requires_grad_()
             out = loss.nll_loss(lp2 * lp2, target, weight, reduction=reduction)
             (gl,) = gradients(out, [lp2], grad_outputs=g, create_graph=True)
         return gl
