@@ -7,8 +7,8 @@ composes with ``grad``, simplifies, renders and saves.
 (7, 4)
 """
 
-from .ir import Dim, Graph, Node, Value  # noqa: F401
 from .io import load_graph, save_graph  # noqa: F401
+from .ir import Dim, Graph, Node, Value  # noqa: F401
 from .passes import PASSES, simplify  # noqa: F401
 from .trace import ShapeSpec, trace  # noqa: F401
 

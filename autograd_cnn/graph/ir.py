@@ -164,6 +164,9 @@ def _fmt_param(v) -> str:
         return v.name
     if isinstance(v, float):
         return f"{v:.6g}"
+    if isinstance(v, tuple) and v and all(
+            isinstance(x, tuple) and len(x) == 2 and isinstance(x[0], str) for x in v):
+        return "{" + ",".join(f"{k}={_fmt_param(x)}" for k, x in v) + "}"  # a frozen dict
     if isinstance(v, tuple):
         return "(" + ",".join(_fmt_param(x) for x in v) + ("," if len(v) == 1 else "") + ")"
     if isinstance(v, slice):

@@ -23,7 +23,6 @@ import numpy as np
 
 from ..errors import DTypeError, InvalidArgumentError, ShapeError
 from ..primitive import Primitive, register
-from ..tape import STATE, concrete
 from ..tensor import Tensor, as_tensor
 from . import elementwise as E
 from . import movement as M

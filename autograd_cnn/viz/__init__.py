@@ -36,8 +36,8 @@ from .cli import _zoo_names as _zoo_names
 from .cli import add_graph_command as add_graph_command
 from .drawing import draw
 from .emit import Graph
-from .ir_drawing import side_by_side
 from .graph import _compute_gradients as _compute_gradients
+from .ir_drawing import side_by_side
 from .labels import escape_label, op_label
 from .rendering import FORMATS, dot_available, render, to_dot
 from .stats import GradStats

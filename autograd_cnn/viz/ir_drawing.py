@@ -64,7 +64,7 @@ def _build(graph, show_shapes):
         scope = view.grad_of.scope if side == "bwd" else n.scope
         vx = b._add(_V(("node", id(view)), "op", node=view, shape=view.out_shape,
                        dtype=view.out_dtype, scope=scope, side=side))
-        for j, o in enumerate(n.outputs):
+        for o in n.outputs:
             keys[id(o)] = vx.key
         for i, v in enumerate(n.inputs):
             b.edges.append((keys[id(v)], vx.key, {"shape": v.shape, "input": i}))
@@ -122,7 +122,7 @@ def side_by_side(graphs, titles=None, **kwargs) -> Graph:
         sub.body.append(inner)
         out.subgraph(sub)
         info[t] = d.info
-    out.info = info
+    out.info = {"graphs": info, "nodes": sum(i["nodes"] for i in info.values())}
     return out
 
 
