@@ -7,7 +7,8 @@ checked first, as checkpoints are) holding:
   "inputs": [{"name", "shape", "dtype"}], "params": [{"name", "shape", "dtype", "key"}],
   "consts": [{"key"}], "nodes": [{"op", "inputs": [ref], "params": {...}, "outputs":
   [{"shape", "dtype"}], "grad_of": index or null, "backward": forward op or null,
-  "scope": [...]}], "outputs": [ref], "out_tree", "updates": [[ref, ref]]}``. A ``ref`` is ``["input", i]``, ``["param", i]``,
+  "scope": [...]}], "outputs": [ref], "out_tree", "updates": [[ref, ref]]}``. A ``ref`` is
+  ``["input", i]``, ``["param", i]``,
   ``["const", i]`` or ``["node", i, j]`` (output ``j`` of an earlier node ``i``). A shape
   entry is an int or ``{"dim": name, "scale": k, "offset": c}``. Params are typed JSON:
   ``{"tuple": [...]}``, ``{"dtype": "float32"}``, ``{"array": key}``, ``{"float": "nan"}``...
