@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 import autograd_cnn as ac
 import autograd_cnn.functional as F
-from autograd_cnn.errors import ReplayError, TraceError
+from autograd_cnn.errors import ArgumentTypeError, ReplayError, TraceError
 from autograd_cnn.graph import Dim
 from autograd_cnn.testing import CASES
 from autograd_cnn.testing.zoo import SMALL_ZOO
@@ -204,8 +204,10 @@ def test_tracing_a_non_tensor_result_raises():
 
 
 def test_wrong_number_of_example_args_raises():
-    with pytest.raises(TypeError):
+    with pytest.raises(ArgumentTypeError, match=r"\(x, y\) cannot take the 1 example"):
         ac.trace(lambda x, y: x + y, ac.randn(2))
+    with pytest.raises(ArgumentTypeError, match="expected a function or nn.Module"):
+        ac.trace(3, ac.randn(2))
 
 
 def test_replay_checks_count_shape_and_dtype():
@@ -257,3 +259,16 @@ def test_static_shapes_give_concrete_dims(n, c):
     g = ac.trace(lambda x: ac.relu(x).sum(axis=1), ac.randn(n, c))
     assert g.outputs[0].shape == (n,)
     assert not g.symbols
+
+
+def test_drawing_an_ir_graph_marks_backward_nodes_and_modules():
+    m = ac.models.LeNet5()
+    g = ac.trace(lambda x: ac.gradients((m(x) ** 2).sum(), list(m.parameters())),
+                 ac.ShapeSpec((None, 1, 32, 32)), params=m)
+    d = ac.viz.draw(g)
+    assert d.info["ops"] == len(g.forward_nodes())
+    assert d.info["backward_ops"] == len(g.backward_nodes())
+    assert "conv_transpose2d" in d.source and "features.0" in d.source and "∂ conv2d" in d.source
+    pair = ac.viz.side_by_side([g, g.simplify()], ["traced", "simplified"])
+    assert pair.info["graphs"]["simplified"]["nodes"] < pair.info["graphs"]["traced"]["nodes"]
+    assert "cluster_side0" in pair.source and "cluster_side1" in pair.source

@@ -205,6 +205,23 @@ def _arg_names(fn, n):
     return names
 
 
+def _check_arity(fn, example_args):
+    target = fn.forward if hasattr(fn, "forward") and hasattr(fn, "named_parameters") else fn
+    if not callable(target):
+        raise ArgumentTypeError(f"trace(): expected a function or nn.Module, got "
+                                f"{type(fn).__name__}")
+    try:
+        sig = inspect.signature(target)
+    except (TypeError, ValueError):
+        return  # builtins without a signature: the call itself will tell
+    try:
+        sig.bind(*example_args)
+    except TypeError as e:
+        raise ArgumentTypeError(
+            f"trace(): {getattr(target, '__qualname__', target)}{sig} cannot take the "
+            f"{len(example_args)} example argument(s) given ({e})") from None
+
+
 def _example_values(specs, sizes, rng, base=None):
     """Concrete example arrays for each spec at the given symbol sizes."""
     out = []
@@ -297,6 +314,7 @@ def trace(fn, *example_args, params=None, check: bool = True, name: str | None =
     """
     from ..nn.module import Module
 
+    _check_arity(fn, example_args)
     param_names: dict[int, str] = {}
     sources = [fn] if isinstance(fn, Module) else []
     if isinstance(params, Module):
