@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
+from . import tensor as _tensor_module
 from .errors import (
     ArgumentTypeError,
     AutogradCNNError,
@@ -54,6 +55,16 @@ class _State(threading.local):
 
 
 STATE = _State()
+
+
+def _value_guard(t, what: str):
+    # tensor.py's conversions (bool, float, .numpy()...) ask the tracer of *this* thread
+    tracer = STATE.tracer
+    if tracer is not None:
+        tracer.guard(t, what)
+
+
+_tensor_module.VALUE_GUARD[0] = _value_guard
 
 
 def is_grad_enabled() -> bool:

@@ -13,7 +13,8 @@ from .errors import ArgumentTypeError, DTypeError, GradientDTypeError, InplaceEr
 DEFAULT_DTYPE = np.dtype(np.float32)
 
 # Set by the tape: ``guard(tensor, what)`` raises a TraceError when ``tensor``'s value is
-# being traced (a Python ``if`` or ``float()`` on it cannot become part of a graph).
+# being traced in this thread (a Python ``if`` or ``float()`` on it cannot become part of
+# a graph).
 VALUE_GUARD = [None]
 
 

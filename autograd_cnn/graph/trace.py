@@ -24,7 +24,7 @@ import numpy as np
 from .. import tape as _tape
 from ..errors import ArgumentTypeError, TraceError
 from ..primitive import REGISTRY
-from ..tensor import VALUE_GUARD, Tensor
+from ..tensor import Tensor
 from .ir import Dim, Graph, Node, Value, has_dims
 
 _PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -255,12 +255,12 @@ def _run_once(fn, specs, statics, arrays, param_names, names):
         tracer.bind(t, v)
         tensors.append(t)
     args = [tensors[a.k] if isinstance(a, _Slot) else a for a in statics]
-    prev = _tape.STATE.tracer, VALUE_GUARD[0]
-    _tape.STATE.tracer, VALUE_GUARD[0] = tracer, tracer.guard
+    prev = _tape.STATE.tracer
+    _tape.STATE.tracer = tracer
     try:
         out = fn(*args)
     finally:
-        _tape.STATE.tracer, VALUE_GUARD[0] = prev
+        _tape.STATE.tracer = prev
     leaves: list = []
     tree = _flatten(out, leaves)
     outputs = [tracer.value_of(t) for t in leaves]
