@@ -4,7 +4,7 @@ Argument parsing (ints or tuples, ``padding="same"``, unbatched inputs) lives he
 primitives and their VJPs live in :mod:`autograd_cnn.ops`. Layout is NCHW throughout.
 """
 
-from .ops.elementwise import leaky_relu, relu, sigmoid, softplus, tanh
+from .ops.elementwise import sigmoid, softplus, tanh
 from .ops.movement import flatten, pad
 from .ops.reduce import log_softmax, logsumexp, softmax
 
@@ -30,3 +30,42 @@ from .ops.loss import (  # noqa: E402,F401
     binary_cross_entropy, binary_cross_entropy_with_logits, cross_entropy, huber_loss, kl_div,
     l1_loss, mse_loss, nll_loss, smooth_l1_loss,
 )
+
+# ---- PyTorch-compatibility faces (ops/activation.py, ops/compat.py) ------------------
+from .ops import elementwise as _E  # noqa: E402
+from .ops.activation import elu, gelu, hardtanh, prelu, silu  # noqa: E402,F401
+from .ops.compat import (  # noqa: E402,F401
+    embedding, group_norm, instance_norm, linear, one_hot,
+)
+from .ops.inplace import update_inplace as _update_inplace  # noqa: E402
+
+
+def relu(input, inplace: bool = False):  # noqa: A002 - PyTorch's names
+    """``max(x, 0)``; gradient 0 at 0. ``inplace=True`` changes ``input`` itself (the
+    rules of ``+=``: see :mod:`autograd_cnn.ops.inplace`) and returns it."""
+    if inplace:
+        return _update_inplace(input, _E.relu, None, "relu(inplace=True)")
+    return _E.relu(input)
+
+
+def leaky_relu(input, negative_slope: float = 0.01, inplace: bool = False):  # noqa: A002
+    """``x`` where positive, else ``negative_slope * x`` (``inplace`` as :func:`relu`)."""
+    if inplace:
+        return _update_inplace(input, lambda t: _E.leaky_relu(t, negative_slope), None,
+                               "leaky_relu(inplace=True)")
+    return _E.leaky_relu(input, negative_slope)
+
+
+def relu6(input, inplace: bool = False):  # noqa: A002
+    """``min(max(x, 0), 6)``."""
+    if inplace:
+        return _update_inplace(input, lambda t: _E.clip(t, 0.0, 6.0), None, "relu6")
+    return _E.clip(input, 0.0, 6.0)
+
+
+def normalize(input, p: float = 2.0, dim: int = 1, eps: float = 1e-12):  # noqa: A002
+    """``x / max(||x||_p, eps)`` along ``dim``."""
+    from .ops import reduce as _R
+
+    norm = _R.sum(_E.abs(input) ** p, dim, keepdim=True) ** (1.0 / p)
+    return input / _E.clip(norm, eps, None)

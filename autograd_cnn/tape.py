@@ -95,10 +95,27 @@ class enable_grad(_GradMode):
 
 
 class set_grad_enabled(_GradMode):
-    """``with ac.set_grad_enabled(flag): ...``"""
+    """``ac.set_grad_enabled(flag)`` switches recording at once (as PyTorch); used as
+    ``with ac.set_grad_enabled(flag): ...`` the previous mode comes back on exit."""
 
     def __init__(self, mode: bool):
         self.enabled = bool(mode)
+        self._prev = STATE.grad_enabled
+        STATE.grad_enabled = self.enabled
+
+    def __enter__(self):
+        pass  # already switched by __init__; __exit__ restores the mode from before
+
+    def __call__(self, fn: Callable) -> Callable:
+        STATE.grad_enabled = self._prev  # used as a decorator: the call is not a switch
+        enabled = self.enabled
+
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            with set_grad_enabled(enabled):
+                return fn(*args, **kwargs)
+
+        return wrapper
 
 
 class scope:

@@ -54,6 +54,20 @@ def _to_array(data, dtype=None) -> np.ndarray:
     return arr
 
 
+class Size(tuple):
+    """A shape, as returned by :meth:`Tensor.size` (a tuple, like ``torch.Size``)."""
+
+    def numel(self) -> int:
+        """The product of the dimensions."""
+        n = 1
+        for d in self:
+            n *= d
+        return n
+
+    def __repr__(self) -> str:
+        return f"Size({list(self)})"
+
+
 class Tensor:
     """A multi-dimensional array that records operations for differentiation.
 
@@ -182,15 +196,41 @@ class Tensor:
     def dtype(self) -> np.dtype:
         return self.data.dtype
 
-    @property
-    def size(self) -> int:
-        return self.data.size
+    def size(self, dim: int | None = None):
+        """The shape, as PyTorch: ``x.size()`` is a :class:`Size` (a tuple), ``x.size(d)``
+        the length of dimension ``d``. (Not NumPy's element count: use :meth:`numel`.)"""
+        if dim is None:
+            return Size(self.data.shape)
+        if isinstance(dim, bool) or not isinstance(dim, (int, np.integer)):
+            raise ArgumentTypeError(f"size(): dim must be an int, got {dim!r}")
+        nd = self.data.ndim
+        if not -max(nd, 1) <= dim < max(nd, 1) or nd == 0:
+            from .errors import IndexOutOfRangeError
+
+            raise IndexOutOfRangeError(
+                f"size(): dim {dim} out of range for a tensor with {nd} dims"
+            )
+        return self.data.shape[dim]
 
     def dim(self) -> int:
         return self.data.ndim
 
+    ndimension = dim
+
     def numel(self) -> int:
+        """The number of elements (NumPy's ``.size``)."""
         return self.data.size
+
+    nelement = numel
+
+    @property
+    def device(self):
+        """Always ``device(type='cpu')``: tensors live on the CPU."""
+        from .device import CPU
+
+        return CPU
+
+    is_cuda = False
 
     def numpy(self) -> np.ndarray:
         """The underlying ndarray (shared, not copied)."""
@@ -237,6 +277,15 @@ class Tensor:
 
     def __int__(self):
         return int(self.item())
+
+    def __index__(self):
+        """A one-element integer tensor can index a sequence or tensor (``xs[i]``)."""
+        if self.data.size != 1 or self.data.dtype.kind not in "iub":
+            raise ArgumentTypeError(
+                f"__index__: only one-element integer tensors can be used as an index, got "
+                f"shape {self.shape} dtype {self.dtype}"
+            )
+        return int(self.data.item())
 
     __hash__ = object.__hash__
 

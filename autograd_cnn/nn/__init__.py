@@ -2,10 +2,16 @@
 containers; initializers in :mod:`autograd_cnn.nn.init`."""
 
 from . import init  # noqa: F401
-from .activation import LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax, Softplus, Tanh
-from .container import ModuleDict, ModuleList, Sequential
+from .activation import (
+    ELU, GELU, Hardtanh, LeakyReLU, LogSoftmax, PReLU, ReLU, ReLU6, Sigmoid, SiLU, Softmax,
+    Softplus, Tanh,
+)
+from .container import ModuleDict, ModuleList, ParameterDict, ParameterList, Sequential
 from .conv import Conv1d, Conv2d, Conv3d, ConvTranspose1d, ConvTranspose2d, ConvTranspose3d
-from .dropout import Dropout, Upsample
+from .dropout import Dropout, Dropout2d, PixelShuffle, PixelUnshuffle, Upsample
+from .group_norm import GroupNorm, InstanceNorm1d, InstanceNorm2d, InstanceNorm3d
+from .padding import ConstantPad2d, ReflectionPad2d, ReplicationPad2d, ZeroPad2d
+from .sparse import Embedding
 from .linear import Flatten, Identity, Linear, Unflatten
 from .loss import (
     BCELoss,
@@ -19,6 +25,7 @@ from .loss import (
 )
 from .module import Module, Parameter, meta_init
 from .norm import BatchNorm1d, BatchNorm2d, BatchNorm3d, LayerNorm, LocalResponseNorm
+from . import functional, utils  # noqa: F401,E402  (torch.nn.functional, torch.nn.utils)
 from .pool import (
     AdaptiveAvgPool2d,
     AdaptiveMaxPool2d,
@@ -39,4 +46,8 @@ __all__ = [
     "BatchNorm1d", "BatchNorm2d", "BatchNorm3d", "LayerNorm", "LocalResponseNorm", "ReLU",
     "LeakyReLU", "Tanh", "Sigmoid", "Softmax", "LogSoftmax", "Softplus", "CrossEntropyLoss",
     "NLLLoss", "MSELoss", "L1Loss", "SmoothL1Loss", "HuberLoss", "BCELoss", "BCEWithLogitsLoss",
+    "functional", "utils", "GELU", "SiLU", "ELU", "PReLU", "Hardtanh", "ReLU6", "GroupNorm",
+    "InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d", "PixelShuffle", "PixelUnshuffle",
+    "ZeroPad2d", "ConstantPad2d", "ReflectionPad2d", "ReplicationPad2d", "Embedding",
+    "Dropout2d", "ParameterList", "ParameterDict",
 ]

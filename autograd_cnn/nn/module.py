@@ -6,7 +6,8 @@ A module registers parameters, buffers and submodules by attribute assignment, s
 so every node recorded during the call carries the module path (``("features", "3")``)
 for the graph renderer; the root module pushes nothing.
 
-Differences from PyTorch: no devices (``device`` arguments are not accepted); parameters
+Differences from PyTorch: the CPU is the only device (``.to("cpu")`` is accepted, other
+devices raise :class:`~autograd_cnn.errors.DeviceUnavailableError`); parameters
 can be created shape-only with :func:`meta_init` (for :func:`autograd_cnn.summary` of large
 models without allocating them).
 """
@@ -350,8 +351,26 @@ class Module:
         fn(self)
         return self
 
-    def to(self, dtype=None) -> Module:
-        """Cast floating parameters and buffers to ``dtype`` (no devices here)."""
+    def to(self, *args, **kwargs) -> Module:
+        """``module.to(device)``, ``.to(dtype)``, ``.to(device, dtype)``: cast floating
+        parameters and buffers to ``dtype``, in place. The device must be the CPU
+        (others raise :class:`~autograd_cnn.errors.DeviceUnavailableError`)."""
+        from ..device import KNOWN_TYPES, check_device, device
+
+        dev, dtype = kwargs.pop("device", None), kwargs.pop("dtype", None)
+        kwargs.pop("non_blocking", None)
+        if kwargs:
+            raise ArgumentTypeError(f"to(): unexpected keyword arguments {sorted(kwargs)}")
+        for a in args:
+            if isinstance(a, Tensor):
+                dtype = a.dtype
+            elif isinstance(a, device) or (isinstance(a, int) and not isinstance(a, bool)):
+                dev = a
+            elif isinstance(a, str) and a.partition(":")[0] in KNOWN_TYPES:
+                dev = a
+            elif not isinstance(a, bool):
+                dtype = a
+        check_device(dev, "to(device)")
         if dtype is None:
             return self
         dtype = np.dtype(dtype)
@@ -362,6 +381,16 @@ class Module:
                         t.data = t.data.astype(dtype)
                         t.grad = None
         return self
+
+    def cpu(self) -> Module:
+        """``self``: parameters already live on the CPU."""
+        return self
+
+    def cuda(self, device=None) -> Module:
+        """Raises :class:`~autograd_cnn.errors.DeviceUnavailableError` (no CUDA here)."""
+        from ..device import check_device
+
+        check_device("cuda" if device is None else device, "cuda()")
 
     def double(self) -> Module:
         return self.to("float64")

@@ -289,7 +289,7 @@ def binary_cross_entropy(input, target, weight=None, reduction: str = "mean") ->
     clamped at -100 as in PyTorch. Prefer :func:`binary_cross_entropy_with_logits`."""
     _check_reduction(reduction, "binary_cross_entropy")
     input, target = _pair(input, target, "binary_cross_entropy")
-    if not STATE.meta and input.size and (input.data.min() < 0 or input.data.max() > 1):
+    if not STATE.meta and input.numel() and (input.data.min() < 0 or input.data.max() > 1):
         raise InvalidArgumentError(
             "binary_cross_entropy(): input must hold probabilities in [0, 1], got values in "
             f"[{input.data.min()}, {input.data.max()}]; use binary_cross_entropy_with_logits "
