@@ -69,3 +69,46 @@ def normalize(input, p: float = 2.0, dim: int = 1, eps: float = 1e-12):  # noqa:
 
     norm = _R.sum(_E.abs(input) ** p, dim, keepdim=True) ** (1.0 / p)
     return input / _E.clip(norm, eps, None)
+
+
+# ---- integer max pooling (PyTorch pools integer tensors; our kernels are float) ------
+from .ops import pool as _pool  # noqa: E402
+
+
+def _int_max_pool(nd):
+    float_fn = getattr(_pool, f"max_pool{nd}d")
+
+    def fn(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,  # noqa: A002
+           return_indices=False):
+        x = input if isinstance(input, Tensor) else _as_tensor(input)
+        if x.dtype.kind not in "iub":
+            return float_fn(x, kernel_size, stride, padding, dilation, ceil_mode,
+                            return_indices)
+        a = x.data
+        if a.size and a.dtype.itemsize >= 8 and int(np.abs(a).max()) >= 2**53:
+            from .errors import InvalidArgumentError
+
+            raise InvalidArgumentError(
+                f"max_pool{nd}d(): integer input with values beyond 2**53 cannot be pooled "
+                "exactly here (they are pooled in float64)")
+        out = float_fn(Tensor(a.astype(np.float64)), kernel_size, stride, padding, dilation,
+                       ceil_mode, return_indices)
+        if return_indices:
+            return Tensor(out[0].data.astype(a.dtype)), out[1]
+        return Tensor(out.data.astype(a.dtype))
+
+    fn.__name__ = f"max_pool{nd}d"
+    fn.__doc__ = (float_fn.__doc__ or "") + (
+        "\n\n    Integer and boolean inputs are pooled exactly (through float64) and keep "
+        "their dtype (not differentiable).")
+    return fn
+
+
+import numpy as np  # noqa: E402
+
+from .tensor import Tensor  # noqa: E402
+from .tensor import as_tensor as _as_tensor  # noqa: E402
+
+max_pool1d = _int_max_pool(1)
+max_pool2d = _int_max_pool(2)
+max_pool3d = _int_max_pool(3)
