@@ -77,7 +77,10 @@ def meta_init():
 
 def is_meta_array(a: np.ndarray) -> bool:
     """True for a shape-only placeholder (zero strides, read-only)."""
-    return a.size > 1 and not a.flags.writeable and all(s == 0 for s in a.strides)
+    # size-1 placeholders count too (a BatchNorm2d(1) under meta_init); a genuine read-only
+    # 0-d array has no strides to tell, so 0-d arrays are never taken for placeholders
+    return a.size >= 1 and a.ndim > 0 and not a.flags.writeable and all(
+        s == 0 for s in a.strides)
 
 
 def empty_array(shape, dtype=None) -> np.ndarray:
