@@ -22,7 +22,7 @@ from .tape import (
     value_and_grad, vjp,
 )
 from .tensor import Size, Tensor, as_tensor
-from .device import backends, cuda, device
+from .device import accelerator, backends, cuda, device
 from .amp import GradScaler, autocast, inference_mode
 
 # The layers above the DSL, each importing only what lies below it.
@@ -31,6 +31,8 @@ from . import nn, optim, models  # modules, optimizers, the model zoo
 from . import data, train  # data sets and loaders, fit/evaluate
 from . import utils  # utils.data (torch.utils.data), make_grid, save_image
 from . import amp  # noqa: E402
+
+cuda.amp = amp  # torch.cuda.amp.autocast / GradScaler
 from . import viz  # graph rendering: viz.draw, viz.render
 from .serialization import load, save
 from .summary import count_macs, count_parameters, summary

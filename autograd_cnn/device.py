@@ -146,3 +146,12 @@ backends = types.ModuleType("autograd_cnn.backends", "Backend flags (cudnn, mps)
 backends.cudnn = types.SimpleNamespace(enabled=True, benchmark=False, deterministic=False,
                                        is_available=lambda: False)
 backends.mps = types.SimpleNamespace(is_available=lambda: False, is_built=lambda: False)
+
+
+# ---- torch.accelerator -------------------------------------------------------------------
+
+accelerator = types.ModuleType("autograd_cnn.accelerator",
+                               "Accelerator queries (PyTorch 2.6+): none here.")
+accelerator.is_available = lambda: False
+accelerator.device_count = lambda: 0
+accelerator.current_accelerator = lambda *a, **k: None

@@ -12,6 +12,7 @@ from . import reduce as R
 from . import activation as A
 from . import compat as C
 from . import sorting as S
+from . import trig as TR
 from .inplace import INPLACE_OPERATORS, relu_
 
 
@@ -66,7 +67,7 @@ _METHODS = {
     "sort": S.sort, "argsort": S.argsort, "topk": S.topk, "gather": S.gather,
     "take_along_dim": S.take_along_dim, "clone": C.clone, "mm": L.matmul, "bmm": C.bmm,
     "t": C.t, "chunk": C.chunk, "isnan": C.isnan, "isinf": C.isinf, "isfinite": C.isfinite,
-    "any": C.any, "all": C.all, "erf": A.erf, "relu_": relu_,
+    "any": C.any, "all": C.all, "erf": A.erf, "relu_": relu_, "sin": TR.sin, "cos": TR.cos,
 }
 _METHODS.update(INPLACE_OPERATORS)
 

@@ -53,3 +53,15 @@ def _erf(draw):
 @st.composite
 def _clone(draw):
     return Case(lambda t: ops.clone(t) * 2.0, (draw(tensors()),))
+
+
+@register_case("sin")
+@st.composite
+def _sin(draw):
+    return Case(ops.sin, (draw(tensors()),))
+
+
+@register_case("cos")
+@st.composite
+def _cos(draw):
+    return Case(ops.cos, (draw(tensors()),))
