@@ -6,19 +6,22 @@ either they draw from the library's global generator, reset by :func:`manual_see
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 
 from .device import check_device
 from .errors import ArgumentTypeError, InvalidArgumentError, OutputTooLargeError
 from .tensor import DEFAULT_DTYPE, Tensor, to_dtype
 
-#: Largest number of elements a creation function may allocate (``zeros(10**7, 10**7)``
-#: gets a named error instead of a MemoryError after seconds). Shared with the conv
-#: family's cap (``AUTOGRAD_CNN_MAX_OUTPUT_ELEMENTS``).
-def _max_elements() -> int:
-    from .kernels.conv_dispatch import MAX_OUTPUT_ELEMENTS
+#: Largest number of elements a creation function may allocate: ``zeros(10**7, 10**7)``
+#: gets a named error at once instead of a MemoryError after seconds. The same default
+#: and environment variable as the conv family's cap (``AUTOGRAD_CNN_MAX_OUTPUT_ELEMENTS``).
+MAX_ELEMENTS = int(os.environ.get("AUTOGRAD_CNN_MAX_OUTPUT_ELEMENTS", 2**31))
 
-    return MAX_OUTPUT_ELEMENTS
+
+def _max_elements() -> int:
+    return MAX_ELEMENTS
 
 
 def _guard(shape, who: str = "size"):
