@@ -31,8 +31,9 @@ from . import nn, optim, models  # modules, optimizers, the model zoo
 from . import data, train  # data sets and loaders, fit/evaluate
 from . import utils  # utils.data (torch.utils.data), make_grid, save_image
 from . import amp  # noqa: E402
+from .device import register_modules as _register_modules  # noqa: E402
 
-cuda.amp = amp  # torch.cuda.amp.autocast / GradScaler
+_register_modules(amp)  # import autograd_cnn.backends.cudnn, autograd_cnn.cuda.amp ...
 from . import viz  # graph rendering: viz.draw, viz.render
 from .serialization import load, save
 from .summary import count_macs, count_parameters, summary
@@ -49,6 +50,10 @@ int16 = short = "int16"
 int8 = "int8"
 uint8 = "uint8"
 bool = "bool"  # noqa: A001
+# memory formats: accepted by .to(memory_format=...); arrays keep their NumPy layout
+channels_last = "channels_last"
+contiguous_format = "contiguous_format"
+preserve_format = "preserve_format"
 
 
 def is_tensor(obj) -> bool:  # noqa: D401

@@ -143,9 +143,13 @@ cuda.is_bf16_supported = lambda *a, **k: False
 # ---- torch.backends ----------------------------------------------------------------------
 
 backends = types.ModuleType("autograd_cnn.backends", "Backend flags (cudnn, mps): inert here.")
-backends.cudnn = types.SimpleNamespace(enabled=True, benchmark=False, deterministic=False,
-                                       is_available=lambda: False)
-backends.mps = types.SimpleNamespace(is_available=lambda: False, is_built=lambda: False)
+backends.cudnn = types.ModuleType("autograd_cnn.backends.cudnn",
+                                  "cuDNN flags: settable, without effect (no cuDNN here).")
+backends.cudnn.enabled, backends.cudnn.benchmark, backends.cudnn.deterministic = True, False, False
+backends.cudnn.is_available = lambda: False
+backends.mps = types.ModuleType("autograd_cnn.backends.mps", "Apple MPS: not available.")
+backends.mps.is_available = lambda: False
+backends.mps.is_built = lambda: False
 
 
 # ---- torch.accelerator -------------------------------------------------------------------
@@ -155,3 +159,16 @@ accelerator = types.ModuleType("autograd_cnn.accelerator",
 accelerator.is_available = lambda: False
 accelerator.device_count = lambda: 0
 accelerator.current_accelerator = lambda *a, **k: None
+
+
+def register_modules(amp_module) -> None:
+    """Make ``import autograd_cnn.cuda``, ``autograd_cnn.backends.cudnn``,
+    ``autograd_cnn.cuda.amp``... work as module imports (``import torch.backends.cudnn as
+    cudnn`` is a common first line)."""
+    import sys
+
+    cuda.amp = amp_module
+    for name, mod in (("cuda", cuda), ("cuda.amp", amp_module), ("backends", backends),
+                      ("backends.cudnn", backends.cudnn), ("backends.mps", backends.mps),
+                      ("accelerator", accelerator)):
+        sys.modules.setdefault(f"autograd_cnn.{name}", mod)

@@ -309,3 +309,25 @@ def test_inference_mode_and_autocast():
     scaler.step(opt)
     scaler.update()
     assert x.tolist() == pytest.approx([0.8, 0.8])
+
+
+def test_backend_modules_import_like_pytorch():
+    import autograd_cnn.backends.cudnn as cudnn
+    from autograd_cnn.cuda.amp import GradScaler, autocast  # noqa: F401
+
+    cudnn.benchmark = True
+    assert ac.backends.cudnn.benchmark is True and cudnn.is_available() is False
+    assert ac.accelerator.is_available() is False
+    m = ac.nn.Linear(2, 2).to(memory_format=ac.channels_last)
+    x = ac.ones(1, 2).to(device="cpu", dtype=ac.float32, memory_format=ac.channels_last)
+    assert m(x).shape == (1, 1 * 2)
+
+
+def test_optimizers_accept_pytorch_implementation_switches():
+    p = ac.nn.Parameter(ac.ones(2))
+    for name in ("SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adadelta"):
+        getattr(ac.optim, name)([p], lr=0.1, foreach=True, fused=None, capturable=False)
+    with pytest.raises(InvalidArgumentError, match="differentiable"):
+        ac.optim.Adam([p], differentiable=True)
+    with pytest.raises(TypeError, match="unexpected"):
+        ac.optim.SGD([p], lr=0.1, bogus=1)

@@ -362,6 +362,7 @@ class Module:
 
         dev, dtype = kwargs.pop("device", None), kwargs.pop("dtype", None)
         kwargs.pop("non_blocking", None)
+        kwargs.pop("memory_format", None)  # a layout hint; arrays keep their layout
         if kwargs:
             raise ArgumentTypeError(f"to(): unexpected keyword arguments {sorted(kwargs)}")
         for a in args:

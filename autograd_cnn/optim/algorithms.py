@@ -10,7 +10,7 @@ import numpy as np
 
 from ..errors import InvalidArgumentError
 from ..tensor import Tensor
-from .optimizer import Optimizer
+from .optimizer import Optimizer, check_impl_options
 
 def _buf(state, key, p, init=None):
     if key not in state:
@@ -28,7 +28,8 @@ class SGD(Optimizer):
     """
 
     def __init__(self, params, lr: float = 1e-3, momentum: float = 0.0, dampening: float = 0.0,
-                 weight_decay: float = 0.0, nesterov: bool = False, *, maximize: bool = False):
+                 weight_decay: float = 0.0, nesterov: bool = False, *, maximize: bool = False, **impl):
+        check_impl_options(impl, type(self).__name__)
         if momentum < 0:
             raise InvalidArgumentError(f"momentum: expected a value >= 0, got {momentum}")
         if nesterov and (momentum <= 0 or dampening != 0):
@@ -65,7 +66,8 @@ class Adam(Optimizer):
     _decoupled = False
 
     def __init__(self, params, lr: float = 1e-3, betas=(0.9, 0.999), eps: float = 1e-8,
-                 weight_decay: float = 0.0, amsgrad: bool = False, *, maximize: bool = False):
+                 weight_decay: float = 0.0, amsgrad: bool = False, *, maximize: bool = False, **impl):
+        check_impl_options(impl, type(self).__name__)
         b1, b2 = betas
         for name, b in (("betas[0]", b1), ("betas[1]", b2)):
             if not 0.0 <= b < 1.0:
@@ -119,8 +121,9 @@ class AdamW(Adam):
     _decoupled = True
 
     def __init__(self, params, lr: float = 1e-3, betas=(0.9, 0.999), eps: float = 1e-8,
-                 weight_decay: float = 1e-2, amsgrad: bool = False, *, maximize: bool = False):
-        super().__init__(params, lr, betas, eps, weight_decay, amsgrad, maximize=maximize)
+                 weight_decay: float = 1e-2, amsgrad: bool = False, *, maximize: bool = False, **impl):
+        check_impl_options(impl, type(self).__name__)
+        super().__init__(params, lr, betas, eps, weight_decay, amsgrad, maximize=maximize, **impl)
 
 
 class RMSprop(Optimizer):
@@ -129,7 +132,8 @@ class RMSprop(Optimizer):
 
     def __init__(self, params, lr: float = 1e-2, alpha: float = 0.99, eps: float = 1e-8,
                  weight_decay: float = 0.0, momentum: float = 0.0, centered: bool = False,
-                 *, maximize: bool = False):
+                 *, maximize: bool = False, **impl):
+        check_impl_options(impl, type(self).__name__)
         if not 0.0 <= alpha <= 1.0:
             raise InvalidArgumentError(f"alpha: expected a value in [0, 1], got {alpha}")
         if momentum < 0:
@@ -167,7 +171,8 @@ class Adagrad(Optimizer):
 
     def __init__(self, params, lr: float = 1e-2, lr_decay: float = 0.0,
                  weight_decay: float = 0.0, initial_accumulator_value: float = 0.0,
-                 eps: float = 1e-10, *, maximize: bool = False):
+                 eps: float = 1e-10, *, maximize: bool = False, **impl):
+        check_impl_options(impl, type(self).__name__)
         if lr_decay < 0:
             raise InvalidArgumentError(f"lr_decay: expected a value >= 0, got {lr_decay}")
         if initial_accumulator_value < 0:
@@ -198,7 +203,8 @@ class Adadelta(Optimizer):
     ``w -= lr * d`` (PyTorch's default ``lr=1.0``)."""
 
     def __init__(self, params, lr: float = 1.0, rho: float = 0.9, eps: float = 1e-6,
-                 weight_decay: float = 0.0, *, maximize: bool = False):
+                 weight_decay: float = 0.0, *, maximize: bool = False, **impl):
+        check_impl_options(impl, type(self).__name__)
         if not 0.0 <= rho <= 1.0:
             raise InvalidArgumentError(f"rho: expected a value in [0, 1], got {rho}")
         if eps < 0:

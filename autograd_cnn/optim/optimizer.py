@@ -34,6 +34,22 @@ from ..tensor import Tensor
 __all__ = ["Optimizer"]
 
 
+#: PyTorch's implementation switches: accepted, and without effect here (one NumPy
+#: implementation); ``differentiable=True`` (differentiating through ``step``) is refused.
+IMPL_OPTIONS = ("foreach", "fused", "capturable", "differentiable")
+
+
+def check_impl_options(options: dict, who: str) -> None:
+    """Validate PyTorch's ``foreach=``/``fused=``/``capturable=``/``differentiable=``."""
+    unknown = sorted(set(options) - set(IMPL_OPTIONS))
+    if unknown:
+        raise ArgumentTypeError(f"{who}: unexpected keyword arguments {unknown}")
+    if options.get("differentiable"):
+        raise InvalidArgumentError(
+            f"{who}: differentiable=True (differentiating through the update) is not "
+            "supported; updates run under no_grad")
+
+
 class _ParamState(dict):
     """Optimizer state keyed by parameter identity (Tensor ``==`` is elementwise, so
     tensors cannot be ordinary dict keys safely)."""
