@@ -279,10 +279,11 @@ class Tensor:
         return int(self.item())
 
     def __index__(self):
-        """A one-element integer tensor can index a sequence or tensor (``xs[i]``)."""
-        if self.data.size != 1 or self.data.dtype.kind not in "iub":
+        """A 0-d integer tensor can index a Python sequence (``classes[label]``). Only 0-d:
+        NumPy would take a shape-(1,) tensor for a scalar index and drop a dimension."""
+        if self.data.ndim != 0 or self.data.dtype.kind not in "iub":
             raise ArgumentTypeError(
-                f"__index__: only one-element integer tensors can be used as an index, got "
+                f"__index__: only 0-d integer tensors can be used as an index, got "
                 f"shape {self.shape} dtype {self.dtype}"
             )
         return int(self.data.item())
