@@ -363,15 +363,16 @@ def _positive(kind, what):  # argparse prefixes the message with "argument <what
 
 
 def _seed(text):
-    """argparse type of ``--seed``: an int in [0, 2**32) (NumPy's seeds are non-negative)."""
+    """argparse type of ``--seed``: an int in [0, 2**64) (NumPy seeds are non-negative;
+    PyTorch accepts seeds below 2**64)."""
     import argparse
 
     try:
         v = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected an int >= 0, got {text!r}") from None
-    if not 0 <= v < 2**32:
-        raise argparse.ArgumentTypeError(f"expected an int in [0, 2**32), got {text!r}")
+    if not 0 <= v < 2**64:
+        raise argparse.ArgumentTypeError(f"expected an int in [0, 2**64), got {text!r}")
     return v
 
 
