@@ -21,7 +21,7 @@ from .tape import (
     enable_grad, grad, gradients, hvp, is_grad_enabled, no_grad, set_grad_enabled,
     value_and_grad, vjp,
 )
-from .tensor import Size, Tensor, as_tensor
+from .tensor import Size, Tensor, as_tensor, get_default_dtype, set_default_dtype
 from .device import accelerator, backends, cuda, device
 from .amp import GradScaler, autocast, inference_mode
 

@@ -12,7 +12,7 @@ import numpy as np
 
 from .device import check_device
 from .errors import ArgumentTypeError, InvalidArgumentError, OutputTooLargeError
-from .tensor import DEFAULT_DTYPE, Tensor, to_dtype
+from .tensor import Tensor, get_default_dtype, to_dtype
 
 #: Largest number of elements a creation function may allocate: ``zeros(10**7, 10**7)``
 #: gets a named error at once instead of a MemoryError after seconds. The same default
@@ -98,7 +98,7 @@ def _shape(size) -> tuple:
 
 
 def _dtype(dtype) -> np.dtype:
-    return DEFAULT_DTYPE if dtype is None else to_dtype(dtype)
+    return get_default_dtype() if dtype is None else to_dtype(dtype)
 
 
 def tensor(data, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
@@ -164,7 +164,7 @@ def arange(start, end=None, step=1, dtype=None, device=None, requires_grad: bool
         raise InvalidArgumentError("arange(): step must be non-zero, got 0")
     if dtype is None:
         is_float = any(isinstance(v, float) for v in (start, end, step))
-        dtype = DEFAULT_DTYPE if is_float else np.int64
+        dtype = get_default_dtype() if is_float else np.int64
     n = max(0, int(np.ceil((float(end) - float(start)) / float(step))))
     _guard((n,), "arange()")
     return Tensor(np.arange(start, end, step, dtype=dtype), requires_grad=requires_grad)

@@ -24,6 +24,21 @@ def to_dtype(dtype, name: str = "dtype") -> np.dtype:
         ) from None
 
 
+def get_default_dtype() -> np.dtype:
+    """The dtype Python floats and the creation functions use (float32 unless changed)."""
+    return DEFAULT_DTYPE
+
+
+def set_default_dtype(dtype) -> None:
+    """Make Python floats, creation functions and new layers' parameters use ``dtype``
+    (``float32`` or ``float64``), as ``torch.set_default_dtype``. Process-wide."""
+    global DEFAULT_DTYPE
+    d = to_dtype(dtype)
+    if d not in (np.float32, np.float64):
+        raise DTypeError(f"set_default_dtype(): dtype must be float32 or float64, got {d}")
+    DEFAULT_DTYPE = d
+
+
 def is_differentiable_dtype(dtype) -> bool:
     """Only floating-point tensors can require grad."""
     return np.dtype(dtype).kind in _FLOAT_KINDS

@@ -331,3 +331,20 @@ def test_optimizers_accept_pytorch_implementation_switches():
         ac.optim.Adam([p], differentiable=True)
     with pytest.raises(TypeError, match="unexpected"):
         ac.optim.SGD([p], lr=0.1, bogus=1)
+
+
+def test_set_default_dtype_float64_for_floats_creation_and_layers():
+    assert ac.get_default_dtype() == np.float32
+    try:
+        ac.set_default_dtype(ac.float64)
+        assert ac.tensor([1.0]).dtype == np.float64 and ac.randn(2).dtype == np.float64
+        assert ac.zeros(1).dtype == np.float64 and ac.arange(0.0, 1.0, 0.5).dtype == np.float64
+        assert ac.nn.Linear(2, 2).weight.dtype == np.float64
+        assert ac.nn.BatchNorm2d(2).running_mean.dtype == np.float64
+        assert ac.nn.GroupNorm(1, 2).weight.dtype == np.float64
+        assert ac.tensor([1]).dtype == np.int64
+    finally:
+        ac.set_default_dtype("float32")
+    assert ac.tensor([1.0]).dtype == np.float32
+    with pytest.raises(DTypeError):
+        ac.set_default_dtype("int64")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from .. import ops
+from ..tensor import get_default_dtype
 from .module import Module
 
 
@@ -135,7 +136,7 @@ class PReLU(Module):
 
         self.num_parameters = num_parameters
         self.weight = Parameter(np.full((num_parameters,), init,
-                                        dtype=np.dtype(dtype or "float32")))
+                                        dtype=np.dtype(dtype or get_default_dtype())))
 
     def forward(self, x):
         return ops.prelu(x, self.weight)

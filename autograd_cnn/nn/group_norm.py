@@ -7,7 +7,7 @@ import numpy as np
 
 from .. import functional as F
 from ..errors import InvalidArgumentError
-from ..tensor import Tensor
+from ..tensor import Tensor, get_default_dtype
 from ._utils import positive_int
 from .module import Module, Parameter
 
@@ -25,7 +25,7 @@ class GroupNorm(Module):
             raise InvalidArgumentError(
                 f"num_groups: must divide num_channels ({num_channels}), got {num_groups}")
         self.eps, self.affine = eps, affine
-        dt = np.dtype(dtype or "float32")
+        dt = np.dtype(dtype or get_default_dtype())
         if affine:
             self.weight = Parameter(np.ones(num_channels, dt))
             self.bias = Parameter(np.zeros(num_channels, dt))
@@ -49,7 +49,7 @@ class _InstanceNorm(Module):
         self.num_features = positive_int(num_features, "num_features")
         self.eps, self.momentum = eps, momentum
         self.affine, self.track_running_stats = affine, track_running_stats
-        dt = np.dtype(dtype or "float32")
+        dt = np.dtype(dtype or get_default_dtype())
         if affine:
             self.weight = Parameter(np.ones(num_features, dt))
             self.bias = Parameter(np.zeros(num_features, dt))

@@ -85,7 +85,9 @@ def is_meta_array(a: np.ndarray) -> bool:
 
 def empty_array(shape, dtype=None) -> np.ndarray:
     """Storage for a new parameter or buffer: zeros, or a placeholder under meta_init."""
-    dtype = np.dtype(np.float32 if dtype is None else dtype)
+    from ..tensor import get_default_dtype
+
+    dtype = get_default_dtype() if dtype is None else np.dtype(dtype)
     shape = tuple(int(s) for s in shape)
     if _META_INIT[0]:
         return np.broadcast_to(np.zeros((), dtype=dtype), shape)

@@ -7,6 +7,7 @@ import numpy as np
 from .. import functional as F
 from . import init
 from ._utils import positive_int
+from ..tensor import get_default_dtype
 from .module import Module, Parameter
 
 
@@ -29,7 +30,7 @@ class Embedding(Module):
             self.weight = Parameter(_weight)
         else:
             self.weight = Parameter(np.zeros((num_embeddings, embedding_dim),
-                                             dtype=np.dtype(dtype or "float32")))
+                                             dtype=np.dtype(dtype or get_default_dtype())))
             init.normal_(self.weight, generator=generator)
             if padding_idx is not None:
                 self.weight.data[padding_idx] = 0
