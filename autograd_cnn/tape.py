@@ -154,6 +154,7 @@ class Node:
         "out",
         "aux",
         "saved_versions",
+        "out_version",
         "input_meta",
         "out_shape",
         "out_dtype",
@@ -173,6 +174,7 @@ class Node:
         self.out = result if prim.saves_output else None
         self.aux = aux
         self.saved_versions = tuple(t._version[0] for t in inputs)
+        self.out_version = result._version[0]
         self.input_meta = tuple((t.data.shape, t.data.dtype) for t in inputs)
         self.out_shape = result.data.shape
         self.out_dtype = result.data.dtype
@@ -293,6 +295,13 @@ def _check_saved(node: Node):
             f"Trying to backward through the graph a second time (at op {node.prim.name!r}): "
             "its saved tensors were freed after the first backward. Pass "
             "retain_graph=True to the first backward() if you need to differentiate twice."
+        )
+    out = node.out  # a saved output changed in place (y = x.exp(); y += 1) is stale too
+    if out is not None and out._version[0] != node.out_version:
+        raise SavedTensorModifiedError(
+            f"the output of op {node.prim.name!r} (shape {out.shape}), saved for its "
+            f"backward, was modified in place: expected version {node.out_version}, found "
+            f"version {out._version[0]}. Clone it before modifying it."
         )
     for i, (t, v) in enumerate(zip(node.inputs, node.saved_versions)):
         if t._version[0] != v:

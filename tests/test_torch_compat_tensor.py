@@ -348,3 +348,19 @@ def test_set_default_dtype_float64_for_floats_creation_and_layers():
     assert ac.tensor([1.0]).dtype == np.float32
     with pytest.raises(DTypeError):
         ac.set_default_dtype("int64")
+
+
+def test_inplace_change_of_a_saved_output_raises_at_backward():
+    x = ac.tensor([1.0, 2.0], requires_grad=True)
+    y = x.exp()  # exp's VJP reads its output
+    with ac.no_grad():
+        y += 1
+    with pytest.raises(SavedTensorModifiedError, match="output of op 'exp'"):
+        y.sum().backward()
+    x = ac.tensor([1.0, 2.0], requires_grad=True)
+    y = x.exp()
+    with ac.no_grad():
+        y.mul_(2)  # the tensor methods are covered by the same check
+    y2 = y * 1.0
+    with pytest.raises(SavedTensorModifiedError):
+        y2.sum().backward()

@@ -92,6 +92,7 @@ def update_inplace(self: Tensor, fn, other, what: str) -> Tensor:
         )
     old = Tensor._wrap(self.data.copy(), self._requires_grad)
     old._node = self._node
+    old._version = [self._version[0]]  # a saved output already stale stays detectably so
     if self._node is not None and self._node.out is self:
         self._node.out = old  # the producing op's VJP reads the old value
     out = fn(old) if other is None else fn(old, other)
