@@ -11,9 +11,9 @@ array([2., 4., 6.], dtype=float32)
 
 from . import errors, functional
 from .creation import (
-    Generator, arange, empty, empty_like, eye, from_numpy, full, full_like, linspace, manual_seed, ones,
-    ones_like, rand, rand_like, randint, randn, randn_like, randperm, tensor, zeros,
-    zeros_like,
+    Generator, arange, empty, empty_like, eye, from_numpy, full, full_like, linspace,
+    manual_seed, ones, ones_like, rand, rand_like, randint, randn, randn_like, randperm, tensor,
+    zeros, zeros_like,
 )
 from .ops import *
 from .primitive import REGISTRY, Primitive, primitives, register

@@ -170,7 +170,8 @@ def arange(start, end=None, step=1, dtype=None, device=None, requires_grad: bool
     return Tensor(np.arange(start, end, step, dtype=dtype), requires_grad=requires_grad)
 
 
-def linspace(start, end, steps: int, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+def linspace(start, end, steps: int, dtype=None, device=None,
+             requires_grad: bool = False) -> Tensor:
     """``steps`` evenly spaced values from ``start`` to ``end`` inclusive. Shape (steps,)."""
     check_device(device)
     _shape((steps,))
@@ -178,7 +179,8 @@ def linspace(start, end, steps: int, dtype=None, device=None, requires_grad: boo
                   requires_grad=requires_grad)
 
 
-def eye(n: int, m: int | None = None, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+def eye(n: int, m: int | None = None, dtype=None, device=None,
+        requires_grad: bool = False) -> Tensor:
     """Identity matrix, shape (n, m) (m defaults to n)."""
     check_device(device)
     _shape((n, n if m is None else m))

@@ -172,7 +172,8 @@ def _affine(y, weight, bias, c, nd):
     return y
 
 
-def group_norm(input, num_groups: int, weight=None, bias=None, eps: float = 1e-5) -> Tensor:  # noqa: A002
+def group_norm(input, num_groups: int, weight=None, bias=None,  # noqa: A002
+               eps: float = 1e-5) -> Tensor:
     """Normalize (N, C, ...) over each group of ``C // num_groups`` channels and all
     spatial positions (biased variance), then scale/shift per channel."""
     x = as_tensor(input)

@@ -202,7 +202,8 @@ def _sort_indices(a: np.ndarray, d: int, descending: bool) -> np.ndarray:
     return np.argsort(a, axis=d, kind="stable")
 
 
-def argsort(input, dim: int = -1, descending: bool = False, stable: bool = False) -> Tensor:  # noqa: A002
+def argsort(input, dim: int = -1, descending: bool = False,  # noqa: A002
+            stable: bool = False) -> Tensor:
     """Indices (int64) that sort ``input`` along ``dim``; ties keep their order."""
     x = as_tensor(input)
     if x.ndim == 0:
