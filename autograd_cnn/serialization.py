@@ -149,9 +149,27 @@ def _decode(node, data, path, depth=0):
     raise _bad(path, f"unknown manifest entry type {t!r}")
 
 
-def load(path):
+def _check_map_location(map_location):
+    from .device import check_device
+
+    if map_location is None or callable(map_location):
+        return
+    if isinstance(map_location, dict):
+        for v in map_location.values():
+            check_device(v, "map_location")
+        return
+    check_device(map_location, "map_location")
+
+
+def load(path, map_location=None, weights_only=None, **kwargs):
     """Read a checkpoint written by :func:`save`; returns the same nesting with Tensors
     (dicts come back as ``OrderedDict``).
+
+    ``map_location`` (PyTorch's) may be ``None``, ``"cpu"``, ``device("cpu")``, a dict
+    or a callable: everything loads onto the CPU; naming another device (``"cuda"``)
+    raises :class:`~autograd_cnn.errors.DeviceUnavailableError`. ``weights_only`` is
+    accepted: checkpoints never contain pickled code here, so loading is always
+    weights-only.
 
     Raises
     ------
@@ -160,6 +178,9 @@ def load(path):
     CheckpointError
         The file is not a well-formed checkpoint (corrupt, truncated, hostile, not ours).
     """
+    _check_map_location(map_location)
+    if kwargs:
+        raise ArgumentTypeError(f"load(): unexpected keyword arguments {sorted(kwargs)}")
     p = os.fspath(path)
     if not os.path.exists(p):
         raise DataFileNotFoundError(f"load(): no checkpoint file at {p!r}")

@@ -27,7 +27,6 @@ from ..tensor import Tensor, as_tensor
 from . import elementwise as E
 from . import movement as M
 from . import reduce as R
-from .gather import gather
 from .logic import numel
 
 _REDUCTIONS = ("none", "mean", "sum")
@@ -74,6 +73,12 @@ def _prepare(input, target, weight, fn):
                 f"{fn}(): weight must have shape ({C},) (one per class), got {weight.shape}"
             )
     return input, target, weight, C
+
+
+def _sorting():
+    from . import sorting
+
+    return sorting
 
 
 def _check_target(input, target, fn):
@@ -151,6 +156,12 @@ _nll_backward.defvjp(
     lambda g, ans, gin, target, *w, ignore_index, reduction, shape: _nll(
         g, target, *w, ignore_index=ignore_index, reduction=reduction),
 )
+
+
+def _sorting():
+    from . import sorting
+
+    return sorting
 
 
 def _check_target(input, target, fn):
@@ -244,8 +255,9 @@ def cross_entropy(input, target, weight=None, ignore_index: int = -100,
     valid = E.ne(target, ignore_index)
     if weight is not None:
         smooth = -R.sum(logp * _class_shape(weight, input.ndim, C, input.dtype), dim=cdim)
-        w_rows = E.where(valid, gather(as_tensor(weight).astype(input.dtype), 0, M.reshape(
-            E.where(valid, target, 0), (-1,))).reshape(target.shape), 0.0)
+        rows = M.reshape(E.where(valid, target, 0), (-1,))
+        picked = _sorting().gather(as_tensor(weight).astype(input.dtype), 0, rows)
+        w_rows = E.where(valid, picked.reshape(target.shape), 0.0)
     else:
         smooth = -R.sum(logp, dim=cdim)
         w_rows = E.astype(valid, input.dtype)

@@ -1,5 +1,6 @@
 """Drawn cases for the non-differentiable primitives (comparisons, logic, ``sign``,
-``argmax``) and the index-tensor primitives (``gather``, ``scatter_add``, ``nll_loss``).
+``argmax``, ``numel``, ``full``, ``dropout_mask``), the activation-gradient primitives and
+the ``nll_loss`` pair.
 
 A case of a non-differentiable primitive uses it inside a differentiable expression
 (``where(a > b, a, b)``), so that gradient checks still have something to check and a
@@ -10,9 +11,9 @@ import numpy as np
 from hypothesis import strategies as st
 
 from .. import ops
-from ..ops import gather as G
 from ..ops import logic as L
 from ..ops import loss
+from ..ops import sorting as G
 from ..tensor import Tensor
 from .cases import EVEN_LATTICE, ODD_LATTICE, Case, register_case
 from .strategies import broadcastable_shapes, shapes, tensors
@@ -59,34 +60,6 @@ def _arg_case(name, fn):
 
 _arg_case("argmax", L.argmax)
 _arg_case("argmin", L.argmin)
-
-
-@st.composite
-def _index_along(draw, shape, dim, size):
-    idx_shape = tuple(draw(st.integers(1, n)) if d != dim else draw(st.integers(1, 4))
-                      for d, n in enumerate(shape))
-    return Tensor(np.asarray(draw(st.lists(st.integers(0, size - 1), min_size=int(
-        np.prod(idx_shape)), max_size=int(np.prod(idx_shape))))).reshape(idx_shape))
-
-
-@register_case("gather")
-@st.composite
-def _gather(draw):
-    shape = draw(shapes(min_dims=1))
-    dim = draw(st.integers(0, len(shape) - 1))
-    x = draw(tensors(shape=shape))
-    index = draw(_index_along(shape, dim, shape[dim]))
-    return Case(lambda t: G.gather(t, dim, index), (x,), f"dim={dim} index={index.shape}")
-
-
-@register_case("scatter_add")
-@st.composite
-def _scatter_add(draw):
-    shape = draw(shapes(min_dims=1))
-    dim = draw(st.integers(0, len(shape) - 1))
-    index = draw(_index_along(shape, dim, shape[dim]))
-    src = draw(tensors(shape=index.shape))
-    return Case(lambda s: G.scatter_add(s, index, dim, shape), (src,), f"dim={dim}")
 
 
 @st.composite
