@@ -126,7 +126,7 @@ def _run_opt(ours_cls, torch_cls, kwargs, steps=6):
     p, tp = ac.nn.Parameter(ac.tensor(a)), torch.nn.Parameter(torch.tensor(a))
     o, to = ours_cls([p], **kwargs), torch_cls([tp], **kwargs)
     for _ in range(steps):
-        for q, opt, mod in ((p, o, ac), (tp, to, torch)):
+        for q, opt, _mod in ((p, o, ac), (tp, to, torch)):
             opt.zero_grad()
             ((q * q * q).sum() + (q * 2).sum()).backward()
             opt.step()

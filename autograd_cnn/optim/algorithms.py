@@ -29,7 +29,8 @@ class SGD(Optimizer):
     """
 
     def __init__(self, params, lr: float = 1e-3, momentum: float = 0.0, dampening: float = 0.0,
-                 weight_decay: float = 0.0, nesterov: bool = False, *, maximize: bool = False, **impl):
+                 weight_decay: float = 0.0, nesterov: bool = False, *, maximize: bool = False,
+                 **impl):
         check_impl_options(impl, type(self).__name__)
         if momentum < 0:
             raise InvalidArgumentError(f"momentum: expected a value >= 0, got {momentum}")
@@ -67,7 +68,8 @@ class Adam(Optimizer):
     _decoupled = False
 
     def __init__(self, params, lr: float = 1e-3, betas=(0.9, 0.999), eps: float = 1e-8,
-                 weight_decay: float = 0.0, amsgrad: bool = False, *, maximize: bool = False, **impl):
+                 weight_decay: float = 0.0, amsgrad: bool = False, *, maximize: bool = False,
+                 **impl):
         check_impl_options(impl, type(self).__name__)
         b1, b2 = betas
         for name, b in (("betas[0]", b1), ("betas[1]", b2)):
@@ -122,7 +124,8 @@ class AdamW(Adam):
     _decoupled = True
 
     def __init__(self, params, lr: float = 1e-3, betas=(0.9, 0.999), eps: float = 1e-8,
-                 weight_decay: float = 1e-2, amsgrad: bool = False, *, maximize: bool = False, **impl):
+                 weight_decay: float = 1e-2, amsgrad: bool = False, *, maximize: bool = False,
+                 **impl):
         check_impl_options(impl, type(self).__name__)
         super().__init__(params, lr, betas, eps, weight_decay, amsgrad, maximize=maximize, **impl)
 
