@@ -362,6 +362,24 @@ def _positive(kind, what):  # argparse prefixes the message with "argument <what
     return parse
 
 
+def _seed(text):
+    """argparse type of ``--seed``: an int in [0, 2**64) (NumPy seeds are non-negative;
+    PyTorch accepts seeds below 2**64)."""
+    import argparse
+
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an int >= 0, got {text!r}") from None
+    if not 0 <= v < 2**64:
+        raise argparse.ArgumentTypeError(f"expected an int in [0, 2**64), got {text!r}")
+    return v
+
+
+#: Largest size of one dimension accepted by ``--input`` (PyTorch's int32 index limit).
+MAX_DIM = 2**31 - 1
+
+
 def parse_shape(text: str) -> tuple:
     """``"3,224,224"`` -> ``(3, 224, 224)``; a CLIError names what was wrong."""
     parts = [p for p in str(text).replace("x", ",").split(",") if p.strip()]
@@ -373,6 +391,8 @@ def parse_shape(text: str) -> tuple:
     if not shape or any(s < 1 for s in shape):
         raise CLIError(f"--input: expected comma-separated positive ints like 3,224,224, "
                        f"got {text!r}")
+    if any(s > MAX_DIM for s in shape):
+        raise CLIError(f"--input: each size must be at most {MAX_DIM}, got {text!r}")
     return shape
 
 
@@ -392,20 +412,46 @@ def _zoo(name: str, in_channels: int, size: int, num_classes: int):
         builders = {n.lower().replace("_", "-"): getattr(models, n) for n in dir(models)
                     if not n.startswith("_") and callable(getattr(models, n))}
         fn = builders.get(key) or builders.get(key.replace("-", ""))
+        given = {"num_classes": num_classes, "in_channels": in_channels, "input_size": size}
+        known = sorted(n for n, f in builders.items() if n[:1].islower() and _buildable(f))
         if fn is not None:
-            for kwargs in ({"num_classes": num_classes, "in_channels": in_channels,
-                            "input_size": size},
-                           {"num_classes": num_classes, "in_channels": in_channels},
-                           {"num_classes": num_classes}, {}):
-                try:
-                    return fn(**kwargs)
-                except TypeError:
-                    continue
-        known = sorted(n for n in builders if n[:1].islower())
+            if not _buildable(fn):
+                raise CLIError(
+                    f"--model {name}: is a building block of autograd_cnn.models, not a "
+                    "whole model the CLI can build (it needs "
+                    f"{', '.join(_required(fn))}); expected one of "
+                    + ", ".join(["lenet-small"] + known))
+            params = _params(fn)
+            return fn(**{k: v for k, v in given.items() if k in params})
     else:
         known = []
     raise CLIError(f"--model: unknown model {name!r}; expected one of "
                    + ", ".join(["lenet-small"] + known))
+
+
+_CLI_ARGS = ("num_classes", "in_channels", "input_size")
+
+
+def _params(fn) -> dict:
+    import inspect
+
+    try:
+        return dict(inspect.signature(fn).parameters)
+    except (TypeError, ValueError):
+        return {}
+
+
+def _required(fn) -> list:
+    import inspect
+
+    return [n for n, p in _params(fn).items()
+            if p.default is inspect.Parameter.empty
+            and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) and n not in _CLI_ARGS]
+
+
+def _buildable(fn) -> bool:
+    """A model the CLI can build: every required argument is one it supplies."""
+    return not _required(fn)
 
 
 def lenet_small(size: int = 8, num_classes: int = 10, width: int = 16):
@@ -511,7 +557,7 @@ def add_commands(sub) -> None:
     p.add_argument("--epochs", type=_positive(int, "--epochs"), default=20)
     p.add_argument("--batch-size", type=_positive(int, "--batch-size"), default=32)
     p.add_argument("--lr", type=_positive(float, "--lr"), default=3e-3)
-    p.add_argument("--seed", type=int, default=DEMO_SEED)
+    p.add_argument("--seed", type=_seed, default=DEMO_SEED)
     p.add_argument("--fast", action="store_true", help="a few steps only (CI smoke test)")
     p.add_argument("--no-graphs", action="store_true", help="skip the graph SVGs")
     p.add_argument("--threads", type=_positive(int, "--threads"), default=1,
@@ -534,7 +580,7 @@ def add_commands(sub) -> None:
     p.add_argument("--lr", type=_positive(float, "--lr"), default=1e-3)
     p.add_argument("--optimizer", default="adam", choices=["sgd", "adam"])
     p.add_argument("--momentum", type=float, default=0.9, help="for sgd")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=_seed, default=0)
     p.add_argument("--val-fraction", type=_positive(float, "--val-fraction"), default=0.1)
     p.add_argument("--limit", type=_positive(int, "--limit"), default=None,
                    help="use only the first N training images")

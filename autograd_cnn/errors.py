@@ -86,6 +86,34 @@ class RegistryError(AutogradCNNError, RuntimeError):
     """A primitive is missing a piece (VJP, shape rule...) or registered twice."""
 
 
+# ---- graphs: tracing, replay, graph files -------------------------------------------
+
+
+class TraceError(AutogradCNNError, RuntimeError):
+    """A function cannot be traced to a graph: Python control flow or a conversion on a
+    traced tensor's value, a non-tensor output, or a value computed outside the ops."""
+
+
+class ReplayError(AutogradCNNError, ValueError):
+    """A graph was called with inputs whose number, shapes or dtypes it cannot take."""
+
+
+class GraphFormatError(AutogradCNNError, ValueError):
+    """A saved graph file is truncated, garbled, hostile, or not a graph file."""
+
+
+class CompileError(AutogradCNNError, RuntimeError):
+    """``ac.compile`` cannot compile a function (and ``fallback`` was not requested)."""
+
+
+class ExportError(AutogradCNNError, RuntimeError):
+    """A graph cannot be exported (e.g. a primitive without an ONNX mapping)."""
+
+
+class OnnxImportError(AutogradCNNError, ValueError):
+    """An ONNX model cannot be imported (unknown op, bad file, unsafe external data)."""
+
+
 # ---- data --------------------------------------------------------------------------
 
 
@@ -160,3 +188,16 @@ class PoolIndicesError(ShapeError):
 
 class InterpolateError(InvalidArgumentError):
     """interpolate(): unknown mode, or size and scale_factor both given or both missing."""
+
+
+# ---- PyTorch compatibility (devices, mixed precision) --------------------------------
+
+
+class DeviceUnavailableError(AutogradCNNError, RuntimeError):
+    """A tensor or module was asked to live on a device other than the CPU (CUDA, MPS...):
+    autograd_cnn computes on the CPU only."""
+
+
+class OptionalDependencyError(AutogradCNNError, ImportError):
+    """A feature needs a package that is not installed (Pillow or matplotlib for
+    ``save_image``); the message says which."""

@@ -57,6 +57,10 @@ class Primitive:
     has_aux : bool
         ``impl`` also returns non-differentiable auxiliary data (e.g. argmax indices),
         kept on the node and passed to the VJPs as ``aux=``.
+    differentiable : bool
+        False for ops whose output carries no gradient (comparisons, ``sign``, masks,
+        ``argmax``): they are never recorded on the tape and need no VJP, but they are
+        primitives so that traced graphs compute them instead of freezing their values.
     """
 
     __slots__ = (
@@ -70,6 +74,8 @@ class Primitive:
         "vjps",
         "vjp_argnum",
         "doc",
+        "differentiable",
+        "export",
     )
 
     def __init__(
@@ -82,6 +88,7 @@ class Primitive:
         saves_output: bool = False,
         is_view: bool = False,
         has_aux: bool = False,
+        differentiable: bool = True,
         doc: str = "",
     ):
         if category not in CATEGORIES:
@@ -98,6 +105,10 @@ class Primitive:
         self.vjps: tuple = ()
         self.vjp_argnum: Callable | None = None
         self.doc = doc
+        self.differentiable = differentiable
+        # How this op leaves for ONNX: ``export(node, ctx)``; declared beside the
+        # primitive with :meth:`defexport` (the exporter enumerates the registry).
+        self.export: Callable | None = None
 
     # -- VJPs ---------------------------------------------------------------------------
     def defvjp(self, *vjps: Callable | None) -> Primitive:
@@ -122,6 +133,11 @@ class Primitive:
         if argnum < len(self.vjps):
             return self.vjps[argnum]
         return None
+
+    def defexport(self, rule: Callable) -> Primitive:
+        """Declare how a graph node of this primitive exports (``rule(node, ctx)``)."""
+        self.export = rule
+        return self
 
     @property
     def has_vjp(self) -> bool:

@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
+from . import tensor as _tensor_module
 from .errors import (
     ArgumentTypeError,
     AutogradCNNError,
@@ -48,9 +49,22 @@ class _State(threading.local):
         # Shape-only execution: ops return zero-stride placeholder arrays of the right
         # shape and dtype, computed by the primitives' shape rules (summary uses it).
         self.meta = False
+        # The active graph tracer (autograd_cnn.graph.trace), which sees every applied
+        # primitive, or None.
+        self.tracer = None
 
 
 STATE = _State()
+
+
+def _value_guard(t, what: str):
+    # tensor.py's conversions (bool, float, .numpy()...) ask the tracer of *this* thread
+    tracer = STATE.tracer
+    if tracer is not None:
+        tracer.guard(t, what)
+
+
+_tensor_module.VALUE_GUARD[0] = _value_guard
 
 
 def is_grad_enabled() -> bool:
@@ -95,10 +109,27 @@ class enable_grad(_GradMode):
 
 
 class set_grad_enabled(_GradMode):
-    """``with ac.set_grad_enabled(flag): ...``"""
+    """``ac.set_grad_enabled(flag)`` switches recording at once (as PyTorch); used as
+    ``with ac.set_grad_enabled(flag): ...`` the previous mode comes back on exit."""
 
     def __init__(self, mode: bool):
         self.enabled = bool(mode)
+        self._prev = STATE.grad_enabled
+        STATE.grad_enabled = self.enabled
+
+    def __enter__(self):
+        pass  # already switched by __init__; __exit__ restores the mode from before
+
+    def __call__(self, fn: Callable) -> Callable:
+        STATE.grad_enabled = self._prev  # used as a decorator: the call is not a switch
+        enabled = self.enabled
+
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            with set_grad_enabled(enabled):
+                return fn(*args, **kwargs)
+
+        return wrapper
 
 
 class scope:
@@ -137,6 +168,7 @@ class Node:
         "out",
         "aux",
         "saved_versions",
+        "out_version",
         "input_meta",
         "out_shape",
         "out_dtype",
@@ -156,6 +188,7 @@ class Node:
         self.out = result if prim.saves_output else None
         self.aux = aux
         self.saved_versions = tuple(t._version[0] for t in inputs)
+        self.out_version = result._version[0]
         self.input_meta = tuple((t.data.shape, t.data.dtype) for t in inputs)
         self.out_shape = result.data.shape
         self.out_dtype = result.data.dtype
@@ -183,11 +216,16 @@ class Node:
 
 def apply(prim, inputs, params) -> Tensor:
     """Run ``prim`` on ``inputs`` (tensors or array-likes) and record it if needed."""
+    return apply_aux(prim, inputs, params)[0]
+
+
+def apply_aux(prim, inputs, params) -> tuple[Tensor, np.ndarray | None]:
+    """:func:`apply`, also returning the primitive's auxiliary output (or None)."""
     if not all(isinstance(t, Tensor) for t in inputs):
         inputs = tuple(t if isinstance(t, Tensor) else as_tensor(t) for t in inputs)
     arrays = [t.data for t in inputs]
     if STATE.meta:
-        return _apply_meta(prim, inputs, arrays, params)
+        return _apply_meta(prim, inputs, arrays, params), None
     try:
         out = prim.impl(*arrays, **params)
     except (ValueError, IndexError, TypeError) as err:
@@ -209,7 +247,7 @@ def apply(prim, inputs, params) -> Tensor:
     if not isinstance(out, np.ndarray):
         out = np.asarray(out)
     record = False
-    if STATE.grad_enabled and out.dtype.kind == "f":
+    if STATE.grad_enabled and out.dtype.kind == "f" and prim.differentiable:
         for t in inputs:
             if t._requires_grad:
                 record = True
@@ -219,7 +257,35 @@ def apply(prim, inputs, params) -> Tensor:
         result._version = inputs[0]._version
     if record:
         result._node = Node(prim, inputs, params, aux, result)
-    return result
+    if STATE.tracer is not None:
+        STATE.tracer.record(prim, inputs, params, result, aux)
+    return result, aux
+
+
+def concrete(t) -> np.ndarray | None:
+    """The value of ``t`` when it is known while tracing (a constant), else None.
+
+    Ops may branch on concrete values (a constant exponent of 2, say); a value that
+    depends on a traced input has no concrete value, and branching on it would freeze
+    one trace's data into the graph. Outside tracing every value is concrete.
+    """
+    arr = t.data if isinstance(t, Tensor) else np.asarray(t)
+    tracer = STATE.tracer
+    if tracer is not None and tracer.is_traced(t):
+        return None
+    return arr
+
+
+def assign(target: Tensor, value: Tensor) -> None:
+    """Write ``value`` into ``target`` in place (a buffer update, e.g. running statistics).
+
+    Not differentiable. While tracing, the graph records the update, so replays perform
+    it too (``Graph.updates``).
+    """
+    target.data[...] = value.data
+    target._version[0] += 1
+    if STATE.tracer is not None:
+        STATE.tracer.record_update(target, value)
 
 
 def _apply_meta(prim, inputs, arrays, params) -> Tensor:
@@ -276,6 +342,13 @@ def _check_saved(node: Node):
             f"Trying to backward through the graph a second time (at op {node.prim.name!r}): "
             "its saved tensors were freed after the first backward. Pass "
             "retain_graph=True to the first backward() if you need to differentiate twice."
+        )
+    out = node.out  # a saved output changed in place (y = x.exp(); y += 1) is stale too
+    if out is not None and out._version[0] != node.out_version:
+        raise SavedTensorModifiedError(
+            f"the output of op {node.prim.name!r} (shape {out.shape}), saved for its "
+            f"backward, was modified in place: expected version {node.out_version}, found "
+            f"version {out._version[0]}. Clone it before modifying it."
         )
     for i, (t, v) in enumerate(zip(node.inputs, node.saved_versions)):
         if t._version[0] != v:

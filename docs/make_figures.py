@@ -174,8 +174,31 @@ def fig_pooling():
                                        title="max_pool2d 2x2/2 and its VJP (a scatter)")
 
 
+
+
+
+def fig_graphs():
+    """docs/graphs.md: LeNet-5 traced, its forward and simplified backward side by side."""
+    import autograd_cnn.functional as F
+
+    model = ac.models.LeNet5()
+    spec = (ac.ShapeSpec((None, 1, 32, 32)), ac.ShapeSpec((None,), "int64"))
+
+    def loss(x, t):
+        return F.cross_entropy(model(x), t)
+
+    def grads(x, t):
+        return ac.gradients(loss(x, t), list(model.parameters()))
+
+    fwd = ac.trace(loss, *spec, params=model).simplify()
+    both = ac.trace(grads, *spec, params=model)
+    yield "graph_lenet5_simplify", viz.side_by_side(
+        [both, both.simplify()], ["traced forward + backward", "simplified"])
+    yield "graph_lenet5_forward", viz.draw(fwd, title="LeNet-5 forward and loss (traced)")
+
+
 ALL = [fig_autodiff, fig_convolution, fig_pooling, fig_expression, fig_lenet5, fig_residual,
-       fig_resnet_collapsed]
+       fig_resnet_collapsed, fig_graphs]
 
 
 def main(argv=None) -> int:

@@ -8,11 +8,11 @@ from hypothesis import given
 import autograd_cnn as ac
 from autograd_cnn.testing import CASES, gradcheck, gradgradcheck
 
-PRIMS = sorted(ac.REGISTRY)
+PRIMS = sorted(n for n, p in ac.REGISTRY.items() if p.differentiable)
 
 
 def test_every_primitive_has_vjp_and_case():
-    missing_vjp = [n for n, p in ac.REGISTRY.items() if not p.has_vjp]
+    missing_vjp = [n for n, p in ac.REGISTRY.items() if p.differentiable and not p.has_vjp]
     missing_case = [n for n in ac.REGISTRY if n not in CASES]
     assert missing_vjp == [], f"primitives without a VJP: {missing_vjp}"
     assert missing_case == [], f"primitives without a drawn test case: {missing_case}"

@@ -10,18 +10,17 @@ from __future__ import annotations
 import numpy as np
 
 from ..primitive import Primitive, register
+from ..tape import concrete
 from ..tensor import Tensor, as_tensor
+from . import activation_grads as _grads
 from . import reduce as _reduce
-from ._common import broadcast_shape, operand_like, operands, same_shape
+from ._common import as_operand, broadcast_shape, operand_like, operands, same_shape
+from .logic import eq, ge, gt, le, logical_and, lt, ne, sign  # noqa: F401  (re-exported)
 
 
 def _const(array) -> Tensor:
-    """A tensor that never requires grad (masks, constants inside VJPs)."""
+    """A tensor that never requires grad (a constant inside a VJP)."""
     return Tensor._wrap(np.asarray(array), False)
-
-
-def _mask(cond: np.ndarray, like: Tensor) -> Tensor:
-    return _const(cond.astype(like.data.dtype))
 
 
 def _bshape(a, b, **_):
@@ -61,16 +60,24 @@ def _pow_impl(a, b):
 def _pow_vjp_base(g, ans, a, b):
     # b * a**(b-1); at a == b == 0 the base is replaced by 1 so the term is exactly 0 (as
     # PyTorch) instead of 0 * inf = nan. Elsewhere the expression (and its own
-    # derivative, for double backward) is untouched.
-    singular = (a.data == 0) & (b.data == 0)
-    base = where(singular, 1.0, a) if singular.any() else a
+    # derivative, for double backward) is untouched. A known nonzero exponent (x ** 2)
+    # cannot meet the singular point, so its gradient stays the plain formula; a known
+    # exponent of 2 gives 2 * a, the textbook form.
+    b_value = concrete(b)
+    if b_value is not None and b_value.ndim == 0 and b_value == 2:
+        return _sum_to(g * (a * 2), a.shape)
+    if b_value is not None and np.all(b_value != 0):
+        base = a
+    else:
+        base = where(logical_and(eq(a, 0), eq(b, 0)), 1.0, a)
     return _sum_to(g * b * base ** (b - 1), a.shape)
 
 
 def _pow_vjp_exponent(g, ans, a, b):
     # d(a**b)/db = a**b * log(a); PyTorch's convention: 0 where a == 0 (and b >= 0).
-    safe = where(a.data == 0, _const(np.ones((), a.dtype)), a)
-    return _sum_to(where(a.data == 0, 0.0, g * ans * log(safe)), b.shape)
+    zero = eq(a, 0)
+    safe = where(zero, _const(np.ones((), a.dtype)), a)
+    return _sum_to(where(zero, 0.0, g * ans * log(safe)), b.shape)
 
 
 _pow = register(
@@ -82,22 +89,22 @@ _pow.defvjp(
 )
 
 
-def _maximum_vjp(which):
+def _extremum_vjp(which, wins):
+    # The winner takes the gradient; at ties each side takes half (as PyTorch).
     def vjp(g, ans, a, b):
         x, y = (a, b) if which == 0 else (b, a)
-        share = np.where(x.data > y.data, 1.0, np.where(x.data == y.data, 0.5, 0.0))
-        return _sum_to(g * _mask(share, g), x.shape)
+        half = g * 0.5
+        return _sum_to(where(wins(x, y), g, where(eq(x, y), half, 0.0)), x.shape)
 
     return vjp
+
+
+def _maximum_vjp(which):
+    return _extremum_vjp(which, gt)
 
 
 def _minimum_vjp(which):
-    def vjp(g, ans, a, b):
-        x, y = (a, b) if which == 0 else (b, a)
-        share = np.where(x.data < y.data, 1.0, np.where(x.data == y.data, 0.5, 0.0))
-        return _sum_to(g * _mask(share, g), x.shape)
-
-    return vjp
+    return _extremum_vjp(which, lt)
 
 
 _maximum = register(Primitive("maximum", np.maximum, category="elementwise", shape=_bshape))
@@ -211,9 +218,9 @@ _neg = _unary("neg", np.negative).defvjp(lambda g, ans, x: -g)
 _exp = _unary("exp", np.exp, saves_output=True).defvjp(lambda g, ans, x: g * ans)
 _log = _unary("log", np.log).defvjp(lambda g, ans, x: g / x)
 _sqrt = _unary("sqrt", np.sqrt, saves_output=True).defvjp(lambda g, ans, x: g / (2 * ans))
-_abs = _unary("abs", np.abs).defvjp(lambda g, ans, x: g * _mask(np.sign(x.data), g))
+_abs = _unary("abs", np.abs).defvjp(lambda g, ans, x: g * astype(sign(x), g.dtype))
 _relu = _unary("relu", lambda x: np.maximum(x, 0)).defvjp(
-    lambda g, ans, x: g * _mask(x.data > 0, g)
+    lambda g, ans, x: _grads.relu_grad(g, x)
 )
 
 
@@ -224,10 +231,10 @@ def _sigmoid_impl(x):
 
 
 _sigmoid = _unary("sigmoid", _sigmoid_impl, saves_output=True).defvjp(
-    lambda g, ans, x: g * ans * (1 - ans)
+    lambda g, ans, x: _grads.sigmoid_grad(g, ans)
 )
 _tanh = _unary("tanh", np.tanh, saves_output=True).defvjp(
-    lambda g, ans, x: g * (1 - ans * ans)
+    lambda g, ans, x: _grads.tanh_grad(g, ans)
 )
 
 _leaky_relu = register(
@@ -238,8 +245,7 @@ _leaky_relu = register(
         shape=same_shape,
     )
 ).defvjp(
-    lambda g, ans, x, negative_slope: g
-    * _mask(np.where(x.data > 0, 1.0, negative_slope), g)
+    lambda g, ans, x, negative_slope: where(gt(x, 0), g, g * negative_slope)
 )
 
 
@@ -252,7 +258,7 @@ _softplus = register(
     Primitive("softplus", _softplus_impl, category="elementwise", shape=same_shape)
 ).defvjp(
     lambda g, ans, x, beta, threshold: where(
-        x.data * beta > threshold, g, g * sigmoid(x * beta)
+        gt(x * beta, threshold), g, g * sigmoid(x * beta)
     )
 )
 
@@ -262,12 +268,12 @@ def _clip_impl(x, min, max):  # noqa: A002
 
 
 def _clip_vjp(g, ans, x, min, max):  # noqa: A002
-    keep = np.ones(x.shape, dtype=bool)
-    if min is not None:
-        keep &= x.data >= min
-    if max is not None:
-        keep &= x.data <= max
-    return g * _mask(keep, g)
+    # Gradient 1 inside [min, max], bounds included (as PyTorch).
+    if min is not None and max is not None:
+        keep = logical_and(ge(x, min), le(x, max))
+    else:
+        keep = ge(x, min) if min is not None else le(x, max)
+    return where(keep, g, 0.0)
 
 
 _clip = register(
@@ -429,35 +435,8 @@ def where(condition, x, y) -> Tensor:
     """``x`` where ``condition`` else ``y`` (broadcast); differentiable in x and y."""
     # an array condition is copied (as_operand): changing it later must not change the
     # recorded graph
-    cond = condition.data if isinstance(condition, Tensor) else np.array(condition)
+    cond = as_operand(condition)
     if cond.dtype != bool:
-        cond = cond.astype(bool)
+        cond = ne(cond, 0)
     x, y = operands(x, y)
-    return _where(_const(cond), x, y)
-
-
-# ---- comparisons (not differentiable) ------------------------------------------------
-
-
-def _compare(fn):
-    def op(a, b) -> Tensor:
-        a, b = operands(a, b)
-        broadcast_shape(a.shape, b.shape)
-        return _const(fn(a.data, b.data))
-
-    op.__name__ = fn.__name__
-    op.__doc__ = f"Elementwise ``{fn.__name__}`` as a boolean tensor (not differentiable)."
-    return op
-
-
-eq = _compare(np.equal)
-ne = _compare(np.not_equal)
-lt = _compare(np.less)
-le = _compare(np.less_equal)
-gt = _compare(np.greater)
-ge = _compare(np.greater_equal)
-
-
-def sign(x) -> Tensor:
-    """Elementwise sign (not differentiable: its derivative is 0 almost everywhere)."""
-    return _const(np.sign(as_tensor(x).data))
+    return _where(cond, x, y)

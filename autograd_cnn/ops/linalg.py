@@ -151,7 +151,10 @@ def _einsum_shape(*shapes, terms, out):
 
 
 def _einsum_impl(*arrays, terms, out):
-    return np.einsum(",".join(terms) + "->" + out, *arrays, optimize=len(arrays) > 2)
+    # optimize=True routes a large two-operand contraction through BLAS (tensordot); the
+    # plain C loop is faster only for tiny operands.
+    big = len(arrays) > 2 or (len(arrays) == 2 and arrays[0].size * arrays[1].size > 4096)
+    return np.einsum(",".join(terms) + "->" + out, *arrays, optimize=big)
 
 
 def _einsum_vjp(argnum, g, ans, *inputs, terms, out):

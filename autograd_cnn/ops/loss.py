@@ -23,12 +23,12 @@ import numpy as np
 
 from ..errors import DTypeError, InvalidArgumentError, ShapeError
 from ..primitive import Primitive, register
-from ..tape import STATE
 from ..tensor import Tensor, as_tensor
 from . import elementwise as E
 from . import movement as M
 from . import reduce as R
 from ._common import as_operand
+from .logic import numel
 
 _REDUCTIONS = ("none", "mean", "sum")
 
@@ -51,10 +51,6 @@ def _reduce(loss: Tensor, reduction: str) -> Tensor:
     if reduction == "sum":
         return R.sum(loss)
     return loss
-
-
-def _const(array, like: Tensor) -> Tensor:
-    return Tensor._wrap(np.asarray(array, dtype=like.dtype), False)
 
 
 def _class_shape(weight_or_none, ndim, C, dtype):
@@ -80,8 +76,13 @@ def _prepare(input, target, weight, fn):
     return input, target, weight, C
 
 
-def _index_mask(input, target, C, ignore_index, fn):
-    """One-hot float mask (input's shape) of the target classes; ignored rows are 0."""
+def _sorting():
+    from . import sorting
+
+    return sorting
+
+
+def _check_target(input, target, fn):
     cdim = 1 if input.ndim >= 2 else 0
     expected = input.shape[:cdim] + input.shape[cdim + 1:]
     if target.shape != expected:
@@ -89,18 +90,90 @@ def _index_mask(input, target, C, ignore_index, fn):
             f"{fn}(): target of class indices must have shape {expected} for input of shape "
             f"{input.shape}, got {target.shape}"
         )
-    t = target.data.astype(np.int64)
+    return cdim
+
+
+def _nll_rows(logp, target, weight, ignore_index):
+    """Shared by the nll primitives: the class dim, valid rows, safe indices, row
+    weights (0 where ignored) and their total."""
+    cdim = 1 if logp.ndim >= 2 else 0
+    t = target.astype(np.int64, copy=False)
     valid = t != ignore_index
-    if not STATE.meta and np.any(valid & ((t < 0) | (t >= C))):
-        bad = t[valid & ((t < 0) | (t >= C))]
+    C = logp.shape[cdim]
+    bad = valid & ((t < 0) | (t >= C))
+    if np.any(bad):
         raise InvalidArgumentError(
-            f"{fn}(): target: class indices must be in [0, {C}) (or ignore_index="
-            f"{ignore_index}), got {bad.ravel()[:5].tolist()}"
+            f"nll_loss(): target: class indices must be in [0, {C}) (or ignore_index="
+            f"{ignore_index}), got {t[bad].ravel()[:5].tolist()}"
         )
-    safe = np.where(valid, t, 0)
-    onehot = np.moveaxis(np.eye(C, dtype=input.dtype)[safe], -1, cdim)
-    onehot = onehot * np.expand_dims(valid, cdim)
-    return onehot, valid, safe
+    safe = np.expand_dims(np.where(valid, t, 0), cdim)
+    w = (weight[safe.squeeze(cdim)] if weight is not None else 1.0) * valid
+    return cdim, valid, safe, w.astype(logp.dtype, copy=False)
+
+
+def _nll_impl(logp, target, *weight, ignore_index, reduction):
+    cdim, valid, safe, w = _nll_rows(logp, target, weight[0] if weight else None,
+                                     ignore_index)
+    picked = np.take_along_axis(logp, safe, cdim).squeeze(cdim)
+    loss = np.where(valid, -picked * w, 0).astype(logp.dtype, copy=False)
+    if reduction == "none":
+        return loss
+    total = loss.sum(dtype=logp.dtype)
+    if reduction == "sum":
+        return np.asarray(total)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.asarray(total / w.sum(dtype=logp.dtype))  # 0/0 = NaN when all ignored
+
+
+def _nll_backward_impl(g, target, *weight, ignore_index, reduction, shape):
+    out = np.zeros(shape, dtype=g.dtype)
+    dummy = np.empty((1,) * len(shape), dtype=g.dtype)
+    cdim, valid, safe, w = _nll_rows(np.broadcast_to(dummy, shape), target,
+                                     weight[0] if weight else None, ignore_index)
+    if reduction == "mean":
+        denom = w.sum(dtype=g.dtype)
+        coef = -w * (g / denom) if denom != 0 else np.zeros_like(w)
+    else:
+        coef = -w * g
+    np.put_along_axis(out, safe, np.expand_dims(coef.astype(g.dtype), cdim), cdim)
+    return out
+
+
+def _nll_shape(ls, ts, *ws, ignore_index, reduction):
+    return tuple(ts) if reduction == "none" else ()
+
+
+_nll = register(Primitive("nll_loss", _nll_impl, category="loss", shape=_nll_shape))
+_nll_backward = register(Primitive(
+    "nll_loss_backward", _nll_backward_impl, category="loss",
+    shape=lambda gs, ts, *ws, ignore_index, reduction, shape: tuple(shape)))
+# nll is linear in logp: its VJP scatters -w g into the target classes, and that
+# scatter's own VJP (wrt g) is nll again, at the same targets: the pair closes.
+_nll.defvjp(
+    lambda g, ans, logp, target, *w, ignore_index, reduction: _nll_backward(
+        g, target, *w, ignore_index=ignore_index, reduction=reduction, shape=logp.shape),
+)
+_nll_backward.defvjp(
+    lambda g, ans, gin, target, *w, ignore_index, reduction, shape: _nll(
+        g, target, *w, ignore_index=ignore_index, reduction=reduction),
+)
+
+
+def _sorting():
+    from . import sorting
+
+    return sorting
+
+
+def _check_target(input, target, fn):
+    cdim = 1 if input.ndim >= 2 else 0
+    expected = input.shape[:cdim] + input.shape[cdim + 1:]
+    if target.shape != expected:
+        raise ShapeError(
+            f"{fn}(): target of class indices must have shape {expected} for input of shape "
+            f"{input.shape}, got {target.shape}"
+        )
+    return cdim
 
 
 def nll_loss(input, target, weight=None, ignore_index: int = -100, reduction: str = "mean"
@@ -108,29 +181,18 @@ def nll_loss(input, target, weight=None, ignore_index: int = -100, reduction: st
     """Negative log-likelihood of log-probabilities ``input`` at class indices ``target``.
 
     ``loss_i = -weight[t_i] * input[i, t_i]``; ``'mean'`` divides by the sum of the
-    weights of the non-ignored targets (PyTorch's weighted mean).
+    weights of the non-ignored targets (PyTorch's weighted mean). The log-probability of
+    each target is gathered (not multiplied by a one-hot mask), so ``-inf`` at other
+    classes does no harm. Shapes: ``input (N, C, *)`` or ``(C,)``, ``target (N, *)``.
     """
     _check_reduction(reduction, "nll_loss")
     input, target, weight, C = _prepare(input, target, weight, "nll_loss")
     if target.dtype.kind not in "iu":
         raise DTypeError(f"nll_loss(): target must hold integer class indices, got "
                          f"dtype {target.dtype}")
-    onehot, valid, safe = _index_mask(input, target, C, ignore_index, "nll_loss")
-    cdim = 1 if input.ndim >= 2 else 0
-    if weight is not None:
-        w_rows = weight.data[safe] * valid
-    else:
-        w_rows = valid.astype(input.dtype)
-    # select the target entries with a where, not a product with the one-hot: a -inf
-    # log-probability of another class would make -inf * 0 = NaN (PyTorch gathers too)
-    picked = R.sum(E.where(onehot != 0, input, 0.0), dim=cdim)
-    loss = -picked * _const(w_rows, input)
-    if reduction == "mean":
-        total = w_rows.sum()
-        if total == 0:  # all targets ignored: NaN loss (0/0) but a zero gradient
-            return R.sum(loss) * 0.0 + float("nan")
-        return R.sum(loss) / _const(total, input)
-    return _reduce(loss, reduction)
+    _check_target(input, target, "nll_loss")
+    extra = () if weight is None else (weight.astype(input.dtype),)
+    return _nll(input, target, *extra, ignore_index=int(ignore_index), reduction=reduction)
 
 
 def cross_entropy(input, target, weight=None, ignore_index: int = -100,
@@ -189,16 +251,22 @@ def cross_entropy(input, target, weight=None, ignore_index: int = -100,
     nll = nll_loss(logp, target, weight, ignore_index, reduction)
     if label_smoothing == 0:
         return nll
-    _, valid, safe = _index_mask(input, target, C, ignore_index, "cross_entropy")
+    # The smoothing term: the (weighted) mean log-probability over classes, over the
+    # non-ignored rows; its mean divides by the same total weight as nll's.
+    valid = E.ne(target, ignore_index)
     if weight is not None:
         smooth = -R.sum(logp * _class_shape(weight, input.ndim, C, input.dtype), dim=cdim)
-        denom = (weight.data[safe] * valid).sum()
+        rows = M.reshape(E.where(valid, target, 0), (-1,))
+        picked = _sorting().gather(as_tensor(weight).astype(input.dtype), 0, rows)
+        w_rows = E.where(valid, picked.reshape(target.shape), 0.0)
     else:
         smooth = -R.sum(logp, dim=cdim)
-        denom = valid.sum()
-    smooth = smooth * _const(valid, input)
+        w_rows = E.astype(valid, input.dtype)
+    smooth = E.where(valid, smooth, 0.0)
     if reduction == "mean":
-        smooth = R.sum(smooth) / _const(denom, input)
+        denom = R.sum(w_rows)
+        empty = E.eq(denom, 0)
+        smooth = E.where(empty, float("nan"), R.sum(smooth) / E.where(empty, 1.0, denom))
     else:
         smooth = _reduce(smooth, reduction)
     return nll * (1 - label_smoothing) + smooth * (label_smoothing / C)
@@ -244,7 +312,7 @@ def huber_loss(input, target, reduction: str = "mean", delta: float = 1.0) -> Te
     input, target = _pair(input, target, "huber_loss")
     d = input - target
     a = E.abs(d)
-    loss = E.where(a.data < delta, 0.5 * d * d, delta * (a - 0.5 * delta))
+    loss = E.where(E.lt(a, delta), 0.5 * d * d, delta * (a - 0.5 * delta))
     return _reduce(loss, reduction)
 
 
@@ -256,7 +324,7 @@ def smooth_l1_loss(input, target, reduction: str = "mean", beta: float = 1.0) ->
     a = E.abs(d)
     if beta == 0:
         return _reduce(a, reduction)
-    loss = E.where(a.data < beta, 0.5 * d * d / beta, a - 0.5 * beta)
+    loss = E.where(E.lt(a, beta), 0.5 * d * d / beta, a - 0.5 * beta)
     return _reduce(loss, reduction)
 
 
@@ -266,6 +334,11 @@ def _clamped_logs(x):
 
 
 def _bce_impl(x, y):
+    if x.size and (x.min() < 0 or x.max() > 1):
+        raise InvalidArgumentError(
+            "binary_cross_entropy(): input must hold probabilities in [0, 1], got values in "
+            f"[{x.min()}, {x.max()}]; use binary_cross_entropy_with_logits for logits"
+        )
     log_x, log_1mx = _clamped_logs(x)
     return (-(y * log_x + (1 - y) * log_1mx)).astype(x.dtype, copy=False)
 
@@ -292,12 +365,6 @@ def binary_cross_entropy(input, target, weight=None, reduction: str = "mean") ->
     clamped at -100 as in PyTorch. Prefer :func:`binary_cross_entropy_with_logits`."""
     _check_reduction(reduction, "binary_cross_entropy")
     input, target = _pair(input, target, "binary_cross_entropy")
-    if not STATE.meta and input.size and (input.data.min() < 0 or input.data.max() > 1):
-        raise InvalidArgumentError(
-            "binary_cross_entropy(): input must hold probabilities in [0, 1], got values in "
-            f"[{input.data.min()}, {input.data.max()}]; use binary_cross_entropy_with_logits "
-            "for logits"
-        )
     shape = tuple(np.broadcast_shapes(input.shape, target.shape))
     loss = _bce(M.broadcast_to(input, shape), M.broadcast_to(target, shape))
     if weight is not None:
@@ -334,8 +401,9 @@ def kl_div(input, target, reduction: str = "mean", log_target: bool = False) -> 
     if log_target:
         loss = E.exp(target) * (target - input)
     else:
-        safe = E.where(target.data > 0, target, 1.0)
-        loss = E.where(target.data > 0, target * (E.log(safe) - input), 0.0 * input)
+        positive = E.gt(target, 0)
+        safe = E.where(positive, target, 1.0)
+        loss = E.where(positive, target * (E.log(safe) - input), 0.0 * input)
     if reduction == "batchmean":
-        return R.sum(loss) / (input.shape[0] if input.ndim else 1)
+        return R.sum(loss) / (numel(input, 0, input.dtype) if input.ndim else 1)
     return _reduce(loss, reduction)

@@ -53,7 +53,7 @@ def reshape(x, *shape) -> Tensor:
     x = as_tensor(x)
     if len(shape) == 1 and not isinstance(shape[0], (int, np.integer)):
         shape = tuple(shape[0])
-    shape = _resolve_shape(shape, x.size, x.shape)
+    shape = _resolve_shape(shape, x.numel(), x.shape)
     if shape == x.shape:
         return x
     return _reshape(x, shape=shape)

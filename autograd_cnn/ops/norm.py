@@ -14,6 +14,7 @@ import numpy as np
 
 from ..creation import get_rng
 from ..errors import InvalidArgumentError, ShapeError
+from ..primitive import Primitive, register
 from ..tensor import Tensor, as_tensor
 from ._common import as_operand
 
@@ -23,15 +24,26 @@ def _check_p(p, fn):
         raise InvalidArgumentError(f"{fn}(): p must be a probability in [0, 1], got {p!r}")
 
 
-def _mask_dropout(x: Tensor, p: float, mask_shape, seed, generator) -> Tensor:
+def _dropout_mask_impl(x, p, keep_dims, seed, generator):
+    mask_shape = x.shape[:keep_dims] + (1,) * (x.ndim - keep_dims)
+    if p == 1.0:
+        return np.zeros(mask_shape, dtype=x.dtype)
+    rng = get_rng(seed=seed, generator=generator)
+    return (rng.random(mask_shape) >= p).astype(x.dtype) / x.dtype.type(1.0 - p)
+
+
+# The random mask is a primitive (not a constant made beside the graph), so a traced or
+# compiled model draws a fresh mask on every call, as eager code does.
+_dropout_mask = register(Primitive(
+    "dropout_mask", _dropout_mask_impl, category="normalization", differentiable=False,
+    shape=lambda s, p, keep_dims, seed, generator: tuple(s[:keep_dims]) + (1,) * (
+        len(s) - keep_dims)))
+
+
+def _mask_dropout(x: Tensor, p: float, keep_dims: int, seed, generator) -> Tensor:
     from .elementwise import mul
 
-    if p == 1.0:
-        keep = np.zeros(mask_shape, dtype=x.dtype)
-    else:
-        rng = get_rng(seed=seed, generator=generator)
-        keep = (rng.random(mask_shape) >= p).astype(x.dtype) / x.dtype.type(1.0 - p)
-    return mul(x, Tensor._wrap(keep, False))
+    return mul(x, _dropout_mask(x, p=p, keep_dims=keep_dims, seed=seed, generator=generator))
 
 
 def dropout(input, p: float = 0.5, training: bool = True, inplace: bool = False, *,
@@ -67,7 +79,7 @@ def dropout(input, p: float = 0.5, training: bool = True, inplace: bool = False,
     x = as_tensor(input)
     if not training or p == 0.0:
         return x
-    return _mask_dropout(x, float(p), x.shape, seed, generator)
+    return _mask_dropout(x, float(p), x.ndim, seed, generator)
 
 
 def dropout2d(input, p: float = 0.5, training: bool = True, inplace: bool = False, *,
@@ -91,7 +103,18 @@ def dropout2d(input, p: float = 0.5, training: bool = True, inplace: bool = Fals
             UserWarning, stacklevel=2)
     if not training or p == 0.0:
         return x
-    return _mask_dropout(x, float(p), x.shape[:2] + (1,) * (x.ndim - 2), seed, generator)
+    return _mask_dropout(x, float(p), x.ndim - 2, seed, generator)
+
+
+def _bessel(x, axes, n):
+    """``n / (n - 1)``: a number for a static shape, a graph value while tracing."""
+    from ..tape import concrete
+    from .logic import numel
+
+    if concrete(x) is not None:
+        return n / (n - 1)
+    count = numel(x, axes, x.dtype)
+    return count / (count - 1)
 
 
 def _param(t, c, name, fn):
@@ -136,7 +159,7 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     >>> abs(float(y.numpy().mean())) < 1e-6
     True
     """
-    from ..tape import no_grad
+    from ..tape import assign, no_grad
     from .elementwise import sqrt
     from .movement import reshape
     from .reduce import mean, var
@@ -163,13 +186,16 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
                     f"{fn}(): momentum must be a number in [0, 1], got {momentum!r}"
                 )
             m = float(momentum)
+            # Computed with ops and written with ``assign``, so a traced graph records
+            # the update and its replays perform it too.
             with no_grad():
                 if running_mean is not None:
                     rm = _param(running_mean, c, "running_mean", fn)
-                    rm.mul_(1.0 - m).add_(mu.data.reshape(c), alpha=m)
+                    assign(rm, rm * (1.0 - m) + reshape(mu, (c,)).astype(rm.dtype) * m)
                 if running_var is not None:
                     rv = _param(running_var, c, "running_var", fn)
-                    rv.mul_(1.0 - m).add_(v.data.reshape(c) * (n / (n - 1)), alpha=m)
+                    unbiased = reshape(v, (c,)).astype(rv.dtype) * _bessel(x, axes, n)
+                    assign(rv, rv * (1.0 - m) + unbiased * m)
     else:
         if running_mean is None or running_var is None:
             raise InvalidArgumentError(

@@ -107,8 +107,21 @@ _mean = register(
     Primitive("mean", _mean_impl, category="reduce", shape=_reduce_shape_rule)
 ).defvjp(
     lambda g, ans, x, axis, keepdims: _expand_back(g, x.shape, axis, keepdims)
-    / float(builtins.max(_count(x.shape, axis), 1))
+    / _count_of(x, axis, g.dtype, floor=1)
 )
+
+
+def _count_of(x, axis, dtype, minus=0, floor=0):
+    """``max(count - minus, floor)`` of ``x``'s reduced dims, as a value: a number when
+    the shape is static, a ``numel`` node while tracing (so a graph with a symbolic
+    batch divides by the batch it runs on)."""
+    from ..tape import concrete
+    from .elementwise import maximum
+    from .logic import numel
+
+    if concrete(x) is not None:
+        return float(builtins.max(_count(x.shape, axis) - minus, floor))
+    return maximum(numel(x, axis, dtype) - minus, float(floor))
 
 
 def _reduce_args(x, dim, axis, keepdim, keepdims, fn):
@@ -153,9 +166,8 @@ def var(x, dim=None, keepdim=False, *, correction=1, unbiased=None, axis=None,
         correction = 1 if unbiased else 0
     elif correction is None:
         correction = 1
-    n = _count(x.shape, axes)
     centered = x - _mean(x, axis=axes, keepdims=True)
-    dof = float(builtins.max(n - correction, 0))
+    dof = _count_of(x, axes, x.dtype, minus=correction)
     return _sum(centered * centered, axis=axes, keepdims=kd) / dof
 
 
@@ -173,10 +185,14 @@ def std(x, dim=None, keepdim=False, *, correction=1, unbiased=None, axis=None,
 
 
 def _extremum_vjp(g, ans, x, axis, keepdims):
-    kept = ans.data if keepdims else ans.data.reshape(_reduced_shape(x.shape, axis, True))
-    hit = x.data == kept
-    share = hit / np.sum(hit, axis=axis, keepdims=True)
-    return _expand_back(g, x.shape, axis, keepdims) * Tensor._wrap(share.astype(g.dtype), False)
+    # Tied extrema share the gradient equally: g * hit / count(hit).
+    from .elementwise import astype
+    from .logic import eq
+
+    kept = ans if keepdims else _movement.reshape(ans, _reduced_shape(x.shape, axis, True))
+    hit = astype(eq(x, kept), g.dtype)
+    share = hit / _sum(hit, axis=axis, keepdims=True)
+    return _expand_back(g, x.shape, axis, keepdims) * share
 
 
 def _extremum(name, fn):
@@ -211,30 +227,7 @@ amax = max
 amin = min
 
 
-def _arg_extremum(fn, x, dim, axis, keepdim, name):
-    x = as_tensor(x)
-    d = resolve_dim(dim, axis, name)
-    if d is not None and not isinstance(d, (int, np.integer)):
-        from ..errors import InvalidArgumentError
-
-        raise InvalidArgumentError(f"{name}(): dim must be an int or None, got {d!r}")
-    if d is not None:
-        d = normalize_axis(d, x.ndim, "dim")[0]
-    if x.size == 0 and (d is None or x.shape[d] == 0):
-        raise ShapeError(f"{name}(): cannot reduce an empty dim (input shape {x.shape})")
-    if x.ndim == 0:  # the only index of a 0-d tensor is 0, also along dim 0 / -1
-        return Tensor(np.zeros((), dtype=np.int64))
-    return Tensor(fn(x.data, axis=d, keepdims=bool(keepdim)).astype(np.int64, copy=False))
-
-
-def argmax(x, dim=None, keepdim=False, *, axis=None) -> Tensor:
-    """Index of the first maximum (int64, not differentiable); flat index if dim is None."""
-    return _arg_extremum(np.argmax, x, dim, axis, keepdim, "argmax")
-
-
-def argmin(x, dim=None, keepdim=False, *, axis=None) -> Tensor:
-    """Index of the first minimum (int64, not differentiable)."""
-    return _arg_extremum(np.argmin, x, dim, axis, keepdim, "argmin")
+from .logic import argmax, argmin  # noqa: E402,F401  (index reductions live with logic)
 
 
 # ---- logsumexp, softmax, log_softmax -------------------------------------------------
@@ -290,18 +283,18 @@ def _axis_shape(shape, axis):
 
 _softmax = register(
     Primitive("softmax", _softmax_impl, category="reduce", shape=_axis_shape, saves_output=True)
-).defvjp(lambda g, ans, x, axis: ans * (g - sum(g * ans, axis, keepdim=True)))
+).defvjp(lambda g, ans, x, axis: _activation_grads().softmax_grad(g, ans, axis=axis))
 
 _log_softmax = register(
     Primitive("log_softmax", _log_softmax_impl, category="reduce", shape=_axis_shape,
               saves_output=True)
-).defvjp(lambda g, ans, x, axis: g - _exp(ans) * sum(g, axis, keepdim=True))
+).defvjp(lambda g, ans, x, axis: _activation_grads().log_softmax_grad(g, ans, axis=axis))
 
 
-def _exp(t):
-    from .elementwise import exp
+def _activation_grads():
+    from . import activation_grads
 
-    return exp(t)
+    return activation_grads
 
 
 def _one_axis(x, dim, axis, fn):

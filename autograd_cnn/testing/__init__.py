@@ -16,3 +16,5 @@ from . import properties  # noqa: F401,E402  (check_linearity, check_adjointness
 from . import cases_pool  # noqa: F401,E402  (pooling cases)
 from . import cases_loss  # noqa: F401,E402  (loss primitives)
 from . import cases_more  # noqa: F401,E402  (clamp bounds, rounding, resampling, unpool)
+from . import cases_logic  # noqa: F401,E402  (non-differentiable and index primitives)
+from . import cases_compat  # noqa: F401,E402  (PyTorch-compatibility primitives)

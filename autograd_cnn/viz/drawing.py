@@ -54,9 +54,12 @@ def draw(
 
     Parameters
     ----------
-    output : Tensor or sequence of Tensor
+    output : Tensor, sequence of Tensor, or Graph
         The result(s) whose history is drawn; any shape (a non-scalar output is
-        differentiated against a gradient of ones when ``backward`` is set).
+        differentiated against a gradient of ones when ``backward`` is set). A traced
+        :class:`~autograd_cnn.graph.Graph` is drawn from its IR (its backward nodes, if
+        any, beside the forward ones); ``backward``, ``params`` and ``grads`` do not
+        apply to it.
     backward : bool or "both"
         False: the forward graph. True: the graph of the gradient computation, recorded
         by running the VJPs with ``create_graph=True`` (gradients of ``output`` with
@@ -112,6 +115,14 @@ def draw(
     >>> g.info["backward_ops"] > 0
     True
     """
+    from ..graph import Graph as IRGraph
+
+    if isinstance(output, IRGraph):  # a traced graph: drawn from the IR
+        from .ir_drawing import draw_graph
+
+        return draw_graph(output, show_shapes=show_shapes, group_modules=group_modules,
+                          collapse=collapse, rankdir=rankdir, max_nodes=max_nodes,
+                          title=title)
     outputs = _as_outputs(output)
     if isinstance(backward, (bool, np.bool_)):
         backward = bool(backward)
