@@ -229,7 +229,6 @@ amin = min
 
 from .logic import argmax, argmin  # noqa: E402,F401  (index reductions live with logic)
 
-
 # ---- logsumexp, softmax, log_softmax -------------------------------------------------
 
 
