@@ -168,6 +168,33 @@ MAP: dict = {
     "nn.functional.unfold": F.unfold,
 }
 
+def _method(name):
+    return lambda x, *a, **k: getattr(x, name)(*a, **k)
+
+
+# PyTorch-compatibility ops and methods
+MAP.update({
+    "chunk": ac.chunk, "clone": ac.clone, "contiguous": _method("contiguous"), "cos": ac.cos,
+    "sin": ac.sin, "erf": ac.erf, "expand_as": _method("expand_as"),
+    "reshape_as": _method("reshape_as"), "view_as": _method("view_as"), "t": ac.t,
+    "logical_not": ac.logical_not, "logical_and": ac.logical_and, "logical_or": ac.logical_or,
+    "isfinite": ac.isfinite, "isinf": ac.isinf, "isnan": ac.isnan, "all": ac.all, "any": ac.any,
+    "max.binary": ac.max, "min.binary": ac.min, "topk": ac.topk, "sort": ac.sort,
+    "argsort": ac.argsort, "gather": ac.gather, "take_along_dim": ac.take_along_dim,
+    "mm": ac.mm, "bmm": ac.bmm, "nn.functional.linear": F.linear,
+    "nn.functional.normalize": F.normalize, "nn.functional.group_norm": F.group_norm,
+    "nn.functional.instance_norm": F.instance_norm,
+    "nn.functional.batch_norm.without_cudnn": F.batch_norm,
+    "nn.functional.elu": F.elu, "nn.functional.prelu": F.prelu, "nn.functional.silu": F.silu,
+    "nn.functional.gelu": F.gelu, "nn.functional.hardtanh": F.hardtanh,
+    "nn.functional.relu6": F.relu6,
+    "nn.functional.embedding": lambda weight, idx, **k: F.embedding(idx, weight, **k),
+    "long": _method("long"), "int": _method("int"), "short": _method("short"),
+    "byte": _method("byte"), "bool": _method("bool"), "to": _method("to"),
+    "full_like": ac.full_like, "new_zeros": _method("new_zeros"),
+    "new_ones": _method("new_ones"), "new_full": _method("new_full"),
+})
+
 #: Creation ops: torch's samples pass ``device="cpu"`` to all of them, so they are mapped
 #: once autograd_cnn's creation functions take ``device=`` (the device API), and left out
 #: (not counted) before.
