@@ -466,3 +466,35 @@ def test_conv_properties_use_the_thorough_profile_count(profile, n):
                              capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.strip().splitlines()[-1] == str(n)
+
+
+# ---- found by the OpInfo run over the compatibility ops -------------------------------
+
+
+def test_prelu_with_a_single_slope_keeps_the_input_shape():
+    for x_shape in [(), (5,), (2, 3, 4)]:
+        for w in (np.array(0.25), np.array([0.25])):
+            x = leaf(rnd(*x_shape))
+            wt = leaf(w)
+            y = F.prelu(x, wt)
+            assert y.shape == x_shape
+            a = x.numpy()
+            np.testing.assert_allclose(y.numpy(), np.where(a > 0, a, 0.25 * a))
+            (gw,) = grads(y, wt)
+            assert gw.shape == w.shape
+            np.testing.assert_allclose(gw.sum(), np.minimum(a, 0).sum())
+
+
+def test_normalize_with_p_zero_and_inf():
+    a = np.array([[3.0, 0.0, -4.0], [0.0, 0.0, 2.0]])
+    x = leaf(a)
+    np.testing.assert_allclose(F.normalize(x, p=0, dim=1).numpy(), a / [[2.0], [1.0]])
+    np.testing.assert_allclose(F.normalize(x, p=float("inf"), dim=1).numpy(),
+                               a / [[4.0], [2.0]])
+    assert np.all(np.isfinite(grads(ac.sum(F.normalize(x, p=0, dim=1)), x)[0]))
+
+
+def test_gather_of_a_0d_input_has_the_index_shape():
+    x = leaf(3.0)
+    assert ac.gather(x, 0, ac.Tensor(np.array([0]))).shape == (1,)
+    assert ac.gather(x, 0, ac.Tensor(np.array(0))).shape == ()
