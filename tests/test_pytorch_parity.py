@@ -498,3 +498,10 @@ def test_gather_of_a_0d_input_has_the_index_shape():
     x = leaf(3.0)
     assert ac.gather(x, 0, ac.Tensor(np.array([0]))).shape == (1,)
     assert ac.gather(x, 0, ac.Tensor(np.array(0))).shape == ()
+
+
+def test_group_norm_of_an_empty_batch():
+    x = leaf(np.zeros((0, 4, 3)))
+    y = F.group_norm(x, 2)
+    assert y.shape == (0, 4, 3)
+    assert grads(ac.sum(y), x)[0].shape == (0, 4, 3)

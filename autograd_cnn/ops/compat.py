@@ -183,7 +183,8 @@ def group_norm(input, num_groups: int, weight=None, bias=None,  # noqa: A002
     if not isinstance(num_groups, (int, np.integer)) or num_groups < 1 or c % num_groups:
         raise InvalidArgumentError(
             f"group_norm(): num_groups must divide the {c} channels, got {num_groups!r}")
-    g = x.reshape(n, int(num_groups), -1)
+    # explicit group size (not -1): an empty batch has no size to infer from
+    g = x.reshape(n, int(num_groups), (c // int(num_groups)) * math.prod(x.shape[2:]))
     mu = R.mean(g, 2, keepdim=True)
     var = R.var(g, 2, keepdim=True, correction=0)
     y = ((g - mu) / E.sqrt(var + eps)).reshape(x.shape)
