@@ -505,3 +505,18 @@ def test_group_norm_of_an_empty_batch():
     y = F.group_norm(x, 2)
     assert y.shape == (0, 4, 3)
     assert grads(ac.sum(y), x)[0].shape == (0, 4, 3)
+
+
+def test_cat_skips_1d_empty_tensors_like_pytorch():
+    a = ac.ones((2, 3))
+    assert ac.cat([ac.zeros(0), a, ac.zeros(0)], 1).shape == (2, 3)
+    assert ac.cat([ac.zeros(0), ac.ones(3)]).shape == (3,)
+    with pytest.raises(errors.ShapeError):
+        ac.cat([ac.zeros((0, 2)), a])
+
+
+def test_avg_pool_divisor_override_any_nonzero_int():
+    x = ac.ones((1, 1, 4, 4))
+    np.testing.assert_array_equal(F.avg_pool2d(x, 2, divisor_override=-2).numpy(), -2.0)
+    with pytest.raises(errors.InvalidArgumentError, match="divisor_override"):
+        F.avg_pool2d(x, 2, divisor_override=0)

@@ -221,10 +221,16 @@ _concat = register(
 
 
 def concatenate(tensors, dim: int = 0, *, axis=None) -> Tensor:
-    """Join tensors along an existing ``dim`` (PyTorch ``cat``)."""
+    """Join tensors along an existing ``dim`` (PyTorch ``cat``).
+
+    As in PyTorch, 1-D empty tensors (shape ``(0,)``) are skipped when the others have
+    more dims (its legacy rule for concatenating onto an empty start value).
+    """
     tensors = [as_tensor(t) for t in tensors]
     if not tensors:
         raise InvalidArgumentError("concatenate(): expected a non-empty sequence of tensors")
+    if not all(t.ndim == 1 for t in tensors):
+        tensors = [t for t in tensors if t.shape != (0,)]
     d = normalize_axis(resolve_dim(dim, axis, "concatenate"), tensors[0].ndim)[0]
     _concat_shape(*(t.shape for t in tensors), axis=d)
     if len(tensors) == 1:

@@ -469,10 +469,12 @@ def _avg_pool(nd, input, kernel_size, stride, padding, ceil_mode, count_include_
     _check_input(x, nd, fn)
     k, s, p, _ = _window_args(fn, nd, kernel_size, stride, padding, 1)
     if divisor_override is not None and (
-        not isinstance(divisor_override, (int, np.integer)) or divisor_override <= 0
-    ):
+        isinstance(divisor_override, bool) or not isinstance(divisor_override, (int, np.integer))
+        or divisor_override == 0
+    ):  # any non-zero int, a negative one too (as PyTorch)
         raise InvalidArgumentError(
-            f"{fn}(): divisor_override must be a positive int or None, got {divisor_override!r}"
+            f"{fn}(): divisor_override must be a non-zero int or None, got "
+            f"{divisor_override!r}"
         )
     params = dict(kernel_size=k, stride=s, padding=p, ceil_mode=bool(ceil_mode),
                   count_include_pad=bool(count_include_pad),
