@@ -111,6 +111,8 @@ pre { background: white; border: 1px solid var(--line); padding: 10px; overflow:
 .note { background: #fff7d6; border: 1px solid #f0d98a; border-radius: 6px; padding: 8px 12px; }
 .bad { color: var(--bad); font-weight: 600; }
 code { background: #eef1f5; padding: 0 4px; border-radius: 3px; }
+nav { font-size: 14px; color: var(--muted); }
+a { color: var(--accent); }
 footer { color: var(--muted); font-size: 13px; margin-top: 40px; }
 """
 
@@ -137,6 +139,8 @@ def _epoch_rows(m: dict):
 
 
 def _model_table(summary) -> str:
+    if summary is None:
+        return "<p>(no summary)</p>"
     rows = [(r.name, r.type, "x".join(map(str, r.output_shape[1:])), f"{r.params:,}",
              f"{r.macs:,}", "global" if r.receptive_field is None else
              "x".join(str(int(v)) for v in r.receptive_field))
@@ -192,8 +196,8 @@ def html_report(m: dict, summary) -> str:
     m : dict
         The run's metrics (``metrics.json``), whose ``files`` name the figures (PNG, SVG)
         and graphs (SVG, DOT) to inline.
-    summary : Summary
-        ``autograd_cnn.summary(model, (1, 1, 8, 8))``.
+    summary : Summary or None
+        ``autograd_cnn.summary(model, (1, 1, 8, 8))`` for the model table.
 
     Returns
     -------
@@ -254,6 +258,9 @@ def html_report(m: dict, summary) -> str:
 <h1>autograd_cnn demo: a CNN on handwritten digits</h1>
 <p class="lead">A LeNet-style network built, trained and inspected with autograd_cnn alone:
 reverse-mode autodiff, Numba convolution kernels, and the library's own graph drawings.</p>
+<nav><a href="#summary">Summary</a> · <a href="#figures">Figures</a> ·
+<a href="#training">Training</a> · <a href="#model">Model</a> · <a href="#graphs">Graphs</a> ·
+<a href="#files">Files</a></nav>
 {fast}
 <div class="cards">{cards_html}</div>
 
@@ -261,7 +268,11 @@ reverse-mode autodiff, Numba convolution kernels, and the library's own graph dr
 {_table(["", ""], summary_rows, left=2)}
 {per_class}
 <p>Test accuracy <b>{acc:.2f}%</b>{target} on images the training never saw; the
-checkpoint, reloaded into a fresh model, gives the same predictions.</p>
+checkpoint, reloaded into a fresh model, gives {100 * m['reloaded_checkpoint_accuracy']:.2f}%.</p>
+
+<h2 id="figures">Figures</h2>
+<p>Each figure is also in this folder as PNG and SVG.</p>
+{figures}
 
 <h2 id="training">Training</h2>
 <p>One row per epoch; the highlighted one has the lowest validation loss (its weights were
@@ -272,10 +283,6 @@ kept).</p>
 <p>From <code>autograd_cnn.summary</code>, by shape inference: output shape, parameters,
 multiply-accumulates and receptive field of every layer, for one 1x8x8 image.</p>
 {_model_table(summary)}
-
-<h2 id="figures">Figures</h2>
-<p>Each figure is also in this folder as PNG and SVG.</p>
-{figures}
 
 <h2 id="graphs">Graphs</h2>
 {graphs or '<p>Graphs were not drawn (--no-graphs).</p>'}
