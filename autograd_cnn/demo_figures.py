@@ -112,9 +112,9 @@ def write_graphs(model, x_batch, y_batch, loss_fn, out_dir: str, log: Callable) 
 
     Returns ``{"forward_graph_dot": path, "forward_graph": svg path, ...}``.
     """
-    from . import viz
-
     import autograd_cnn as ac
+
+    from . import viz
 
     files = {}
     params = dict(model.named_parameters())

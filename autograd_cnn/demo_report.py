@@ -86,7 +86,8 @@ body { margin: 0; background: var(--bg); color: var(--ink);
        font: 15px/1.5 -apple-system, "Segoe UI", Roboto, "DejaVu Sans", Helvetica, sans-serif; }
 main { max-width: 1120px; margin: 0 auto; padding: 24px 28px 48px; }
 h1 { font-size: 26px; margin: 8px 0 4px; }
-h2 { font-size: 20px; margin: 36px 0 10px; padding-bottom: 4px; border-bottom: 1px solid var(--line); }
+h2 { font-size: 20px; margin: 36px 0 10px; padding-bottom: 4px;
+     border-bottom: 1px solid var(--line); }
 p.lead { color: var(--muted); margin-top: 0; }
 .cards { display: flex; flex-wrap: wrap; gap: 12px; margin: 18px 0; }
 .card { background: white; border: 1px solid var(--line); border-radius: 8px;
@@ -111,6 +112,7 @@ pre { background: white; border: 1px solid var(--line); padding: 10px; overflow:
 .note { background: #fff7d6; border: 1px solid #f0d98a; border-radius: 6px; padding: 8px 12px; }
 .bad { color: var(--bad); font-weight: 600; }
 code { background: #eef1f5; padding: 0 4px; border-radius: 3px; }
+ul.files { columns: 3; max-width: 720px; }
 nav { font-size: 14px; color: var(--muted); }
 a { color: var(--accent); }
 footer { color: var(--muted); font-size: 13px; margin-top: 40px; }
@@ -242,8 +244,9 @@ def html_report(m: dict, summary) -> str:
         [["accuracy"] + [f"{100 * v:.0f}%" for v in pc]])) if pc else ""
     figures = "".join(_figure(k, t, x, files) for k, t, x in FIGURES)
     graphs = "".join(_graph(k, t, x, files) for k, t, x in GRAPHS)
-    listing = "".join(f"<li><code>{html.escape(os.path.basename(p))}</code></li>"
-                      for p in sorted(set(files.values())))
+    names = sorted({os.path.basename(p) for p in files.values()})
+    listing = "".join(f'<li><a href="{html.escape(n)}"><code>{html.escape(n)}</code></a></li>'
+                      for n in names)
     return f"""<!DOCTYPE html>
 <html lang="en">
 <head>
@@ -291,7 +294,7 @@ multiply-accumulates and receptive field of every layer, for one 1x8x8 image.</p
 <p>Everything in this folder (PNG and SVG figures, graphs, <code>checkpoint.npz</code>
 loadable with <code>model.load_state_dict(autograd_cnn.load(path))</code>, every number in
 <code>metrics.json</code>):</p>
-<ul>{listing}</ul>
+<ul class="files">{listing}</ul>
 <footer>Written by <code>autograd-cnn demo</code>. This page is self-contained: the images
 are inline and nothing is fetched from the network.</footer>
 </main>

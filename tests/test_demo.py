@@ -35,6 +35,7 @@ def demo(tmp_path_factory):
     return out, metrics, stdout.getvalue(), opened
 
 
+@pytest.mark.slow
 def test_every_figure_as_png_and_svg(demo):
     out, m, _, _ = demo
     from matplotlib.image import imread
@@ -47,6 +48,7 @@ def test_every_figure_as_png_and_svg(demo):
         assert m["files"][key] == str(png) and m["files"][key + "_svg"] == str(svg)
 
 
+@pytest.mark.slow
 def test_graphs_dot_always_and_pictures_with_dot(demo):
     out, m, stdout, _ = demo
     for key, _, _ in GRAPHS:
@@ -91,6 +93,7 @@ def _minimal_metrics(files):
             "numba_threads": 1, "history": [], "mistakes": []}
 
 
+@pytest.mark.slow
 def test_report_html_is_self_contained(demo):
     out, m, _, _ = demo
     page = (out / "report.html").read_text()
@@ -116,6 +119,7 @@ def test_report_html_is_self_contained(demo):
     assert "Conv2d" in page and "MaxPool2d" in page            # the model table
 
 
+@pytest.mark.slow
 def test_report_md_and_metrics(demo):
     out, m, stdout, _ = demo
     md = (out / "report.md").read_text()
@@ -129,6 +133,7 @@ def test_report_md_and_metrics(demo):
     assert "report.html" in stdout
 
 
+@pytest.mark.slow
 def test_open_flag_opens_the_report_in_a_browser(demo):
     out, _, stdout, opened = demo
     assert opened == [(out / "report.html").resolve().as_uri()]

@@ -250,7 +250,9 @@ def filters_image(weight, path=None, *, ncols: int | None = None, title: str | N
 
 
 def _caption(t: int, p: int, names) -> str:
-    nm = (lambda i: str(names[i]) if names is not None else str(i))
+    def nm(i):
+        return str(names[i]) if names is not None else str(i)
+
     return f"{nm(p)}" if p == t else f"{nm(p)} (true {nm(t)})"
 
 
