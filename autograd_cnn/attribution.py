@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .errors import ArgumentTypeError, InvalidArgumentError
+__all__ = ["saliency"]
 
 
 def saliency(model, inputs, target=None, *, abs: bool = True):  # noqa: A002 - Captum's name
@@ -43,6 +43,7 @@ def saliency(model, inputs, target=None, *, abs: bool = True):  # noqa: A002 - C
     """
     import autograd_cnn as ac
 
+    from .errors import ArgumentTypeError, InvalidArgumentError
     from .tape import enable_grad, gradients
 
     if not callable(model):

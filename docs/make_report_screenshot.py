@@ -22,6 +22,7 @@ from pathlib import Path
 OUT = Path(__file__).resolve().parent / "figures" / "demo_report.png"
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
          "--disable-component-update", "--disable-sync", "--no-first-run",
+         "--disable-dev-shm-usage",
          "--hide-scrollbars"]
 
 

@@ -30,6 +30,7 @@ import pytest
 
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
          "--disable-component-update", "--disable-sync", "--no-first-run",
+         "--disable-dev-shm-usage",
          "--hide-scrollbars", "--enable-logging=stderr", "--v=0"]
 WINDOW = (1280, 2400)
 
