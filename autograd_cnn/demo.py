@@ -474,7 +474,8 @@ def add_commands(sub) -> None:
     p.add_argument("--lr", type=_positive(float, "--lr"), default=3e-3)
     p.add_argument("--seed", type=int, default=DEMO_SEED)
     p.add_argument("--fast", action="store_true", help="a few steps only (CI smoke test)")
-    p.add_argument("--no-graphs", action="store_true", help="skip the forward/backward graphs (DOT, SVG, PNG)")
+    p.add_argument("--no-graphs", action="store_true",
+                   help="skip the forward/backward graphs (DOT, SVG, PNG)")
     p.add_argument("--threads", type=_positive(int, "--threads"), default=1,
                    help="Numba threads (1 is fastest for 8x8 images, see run_demo)")
     p.add_argument("--open", action="store_true",
