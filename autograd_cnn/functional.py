@@ -64,10 +64,21 @@ def relu6(input, inplace: bool = False):  # noqa: A002
 
 
 def normalize(input, p: float = 2.0, dim: int = 1, eps: float = 1e-12):  # noqa: A002
-    """``x / max(||x||_p, eps)`` along ``dim``."""
+    """``x / max(||x||_p, eps)`` along ``dim`` (``p`` = 0 counts the non-zeros and
+    ``p`` = +-inf takes the largest / smallest magnitude, as ``torch.linalg.vector_norm``)."""
+    import math
+
     from .ops import reduce as _R
 
-    norm = _R.sum(_E.abs(input) ** p, dim, keepdim=True) ** (1.0 / p)
+    a = _E.abs(input)
+    if p == 0:  # a count: no gradient flows through it (PyTorch's 0-norm gradient is 0)
+        norm = _R.sum(_E.astype(_E.ne(a, 0), a.dtype), dim, keepdim=True)
+    elif p == math.inf:
+        norm = _R.amax(a, dim, keepdim=True)
+    elif p == -math.inf:
+        norm = _R.amin(a, dim, keepdim=True)
+    else:
+        norm = _R.sum(a ** p, dim, keepdim=True) ** (1.0 / p)
     return input / _E.clip(norm, eps, None)
 
 

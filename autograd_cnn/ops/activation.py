@@ -68,9 +68,11 @@ def prelu(input, weight) -> Tensor:  # noqa: A002
     """PReLU: ``x`` for ``x > 0`` else ``weight * x``; ``weight`` has 1 or C values
     (C = ``input.shape[1]``), differentiable in both."""
     x, w = as_tensor(input), as_tensor(weight)
-    if w.ndim != 1:
-        raise ShapeError(f"prelu(): weight must be 1-D, got shape {w.shape}")
-    if w.shape[0] != 1:
+    if w.ndim > 1:
+        raise ShapeError(f"prelu(): weight must be 0-d or 1-D, got shape {w.shape}")
+    if w.numel() == 1:  # one slope for every channel (also a 0-d weight, as torch)
+        w = w.reshape(())
+    else:
         c = x.shape[1] if x.ndim >= 2 else (x.shape[0] if x.ndim == 1 else 1)
         if w.shape[0] != c:
             raise ShapeError(f"prelu(): weight has {w.shape[0]} values for {c} channels")

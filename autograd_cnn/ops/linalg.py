@@ -9,10 +9,10 @@ import numpy as np
 
 from ..errors import EinsumError, MatmulShapeError
 from ..primitive import Primitive, register
-from ..tensor import Tensor, as_tensor
+from ..tensor import Tensor
 from . import movement as _movement
 from . import reduce as _reduce
-from ._common import broadcast_shape, operands
+from ._common import as_operand, broadcast_shape, operands
 
 # ---- matmul --------------------------------------------------------------------------
 
@@ -191,7 +191,7 @@ def einsum(subscripts: str, *operands_) -> Tensor:
     """
     if len(operands_) == 1 and isinstance(operands_[0], (list, tuple)):
         operands_ = tuple(operands_[0])
-    ts = [as_tensor(t) for t in operands_]
+    ts = [as_operand(t) for t in operands_]
     if not isinstance(subscripts, str):
         raise EinsumError(f"einsum(): subscripts must be a string, got {type(subscripts)}")
     terms, out = _parse_einsum(subscripts, [t.shape for t in ts])

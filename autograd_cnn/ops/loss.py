@@ -27,6 +27,7 @@ from ..tensor import Tensor, as_tensor
 from . import elementwise as E
 from . import movement as M
 from . import reduce as R
+from ._common import as_operand
 from .logic import numel
 
 _REDUCTIONS = ("none", "mean", "sum")
@@ -60,14 +61,14 @@ def _class_shape(weight_or_none, ndim, C, dtype):
 
 def _prepare(input, target, weight, fn):
     input = as_tensor(input)
-    target = as_tensor(target)
+    target = as_operand(target)
     if input.dtype.kind != "f":
         raise DTypeError(f"{fn}(): input must be floating point, got dtype {input.dtype}")
     if input.ndim == 0:
         raise ShapeError(f"{fn}(): input must have a class dimension, got a 0-d tensor")
     C = input.shape[1] if input.ndim >= 2 else input.shape[0]
     if weight is not None:
-        weight = as_tensor(weight)
+        weight = as_operand(weight)
         if weight.shape != (C,):
             raise ShapeError(
                 f"{fn}(): weight must have shape ({C},) (one per class), got {weight.shape}"
@@ -272,7 +273,7 @@ def cross_entropy(input, target, weight=None, ignore_index: int = -100,
 
 
 def _pair(input, target, fn):
-    input, target = as_tensor(input), as_tensor(target)
+    input, target = as_tensor(input), as_operand(target)
     if input.dtype.kind != "f":
         raise DTypeError(f"{fn}(): input must be floating point, got dtype {input.dtype}")
     if input.shape != target.shape:
@@ -367,7 +368,7 @@ def binary_cross_entropy(input, target, weight=None, reduction: str = "mean") ->
     shape = tuple(np.broadcast_shapes(input.shape, target.shape))
     loss = _bce(M.broadcast_to(input, shape), M.broadcast_to(target, shape))
     if weight is not None:
-        loss = loss * as_tensor(weight, input.dtype)
+        loss = loss * as_operand(weight, input.dtype)
     return _reduce(loss, reduction)
 
 
@@ -379,12 +380,12 @@ def binary_cross_entropy_with_logits(input, target, weight=None, reduction: str 
     input, target = _pair(input, target, "binary_cross_entropy_with_logits")
     sp = E.softplus(-input, 1.0, float("inf"))
     if pos_weight is not None:
-        pw = as_tensor(pos_weight, input.dtype)
+        pw = as_operand(pos_weight, input.dtype)
         loss = (1 - target) * input + (1 + (pw - 1) * target) * sp
     else:
         loss = (1 - target) * input + sp
     if weight is not None:
-        loss = loss * as_tensor(weight, input.dtype)
+        loss = loss * as_operand(weight, input.dtype)
     return _reduce(loss, reduction)
 
 

@@ -78,11 +78,34 @@ Tensor.T = property(lambda self: M.permute(self, tuple(reversed(range(self.ndim)
 Tensor.mT = property(lambda self: M.transpose(self, -2, -1))
 
 
-def _float(self):
+_MEMORY_FORMATS = ("preserve_format", "contiguous_format", "channels_last",
+                   "channels_last_3d")
+
+
+def _check_memory_format(memory_format, fn: str) -> None:
+    """``memory_format`` is accepted for PyTorch compatibility and has no effect: a NumPy
+    array has one layout here, and values never depend on it. Any of PyTorch's four
+    formats, given as ``torch.<name>`` or as the name, passes; anything else raises."""
+    if memory_format is None:
+        return
+    name = str(memory_format).removeprefix("torch.")
+    if name not in _MEMORY_FORMATS:
+        from ..errors import InvalidArgumentError
+
+        raise InvalidArgumentError(
+            f"{fn}(): memory_format must be one of {_MEMORY_FORMATS} (accepted and ignored), "
+            f"got {memory_format!r}")
+
+
+def _float(self, memory_format=None):
+    """Cast to float32 (``Tensor.float``); ``memory_format`` is accepted and ignored."""
+    _check_memory_format(memory_format, "float")
     return E.astype(self, "float32")
 
 
-def _double(self):
+def _double(self, memory_format=None):
+    """Cast to float64 (``Tensor.double``); ``memory_format`` is accepted and ignored."""
+    _check_memory_format(memory_format, "double")
     return E.astype(self, "float64")
 
 

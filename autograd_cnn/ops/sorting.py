@@ -95,7 +95,8 @@ def gather(input, dim: int, index) -> Tensor:  # noqa: A002 - PyTorch's names
     index = _index_tensor(index, "gather()")
     d = normalize_axis(dim, x.ndim)[0] if x.ndim else 0
     if x.ndim == 0:
-        return _take(x.reshape(1), index.reshape(1), dim=0).reshape(())
+        # a 0-d input: the result has the index's shape, () or (1,), as torch
+        return _take(x.reshape(1), index.reshape(-1), dim=0).reshape(index.shape)
     return _take(x, index, dim=d)
 
 
