@@ -148,10 +148,12 @@ def fig_convolution():
     H = signal.toeplitz(h, 6, mode="full").numpy()             # (8, 6)
     w = ac.tensor(np.arange(1.0, 10.0).reshape(1, 1, 3, 3) / 9.0)
     M = signal.conv_matrix(w, (1, 4, 4), padding=1)            # (16, 16)
-    plotting.image_grid(H[None], FIGURES / "toeplitz_1d.png", scale=24, cmap="gray",
-                        labels=["H_6^h, h=(1,2,3)"])
+    plotting.image_grid(H[None], FIGURES / "toeplitz_1d.png", scale=24, cmap="Blues",
+                        normalize="all", colorbar=True,
+                        labels=[r"$H_6^h$ for h = (1, 2, 3): 8 x 6"])
     plotting.image_grid(np.asarray(M)[None], FIGURES / "conv_matrix_2d.png", scale=16,
-                        cmap="gray", labels=["conv2d 3x3, 4x4, pad 1"])
+                        cmap="Blues", normalize="all", colorbar=True,
+                        labels=["conv2d 3x3 on 4x4, pad 1: 16 x 16"])
     print("wrote figures/toeplitz_1d.png, figures/conv_matrix_2d.png")
 
     x = ac.tensor(np.random.default_rng(0).standard_normal((1, 2, 6, 6)), requires_grad=True)

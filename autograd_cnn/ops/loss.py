@@ -76,23 +76,6 @@ def _prepare(input, target, weight, fn):
     return input, target, weight, C
 
 
-def _sorting():
-    from . import sorting
-
-    return sorting
-
-
-def _check_target(input, target, fn):
-    cdim = 1 if input.ndim >= 2 else 0
-    expected = input.shape[:cdim] + input.shape[cdim + 1:]
-    if target.shape != expected:
-        raise ShapeError(
-            f"{fn}(): target of class indices must have shape {expected} for input of shape "
-            f"{input.shape}, got {target.shape}"
-        )
-    return cdim
-
-
 def _nll_rows(logp, target, weight, ignore_index):
     """Shared by the nll primitives: the class dim, valid rows, safe indices, row
     weights (0 where ignored) and their total."""

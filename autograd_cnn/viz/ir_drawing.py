@@ -6,9 +6,8 @@ from __future__ import annotations
 import graphviz
 
 from ..primitive import REGISTRY
-from .emit import Graph, _emit
+from .emit import Graph
 from .graph import _V, _Builder
-from .grouping import _assign_clusters, _collapse, _truncate
 from .labels import _bold, _fmt_shape, _html, _small, escape_label
 from .styles import KIND_STYLES
 
@@ -85,21 +84,11 @@ def draw_graph(graph, *, show_shapes=True, group_modules=True, collapse=None, ra
                max_nodes=2000, title=None) -> Graph:
     """Draw a traced graph; backward nodes (``grad_of`` set) get the backward border and
     their ``∂ op #k`` row, and forward/backward sit side by side when both are present."""
+    from .drawing import _lay_out
+
     b, both = _build(graph, show_shapes)
-    vertices, edges = _collapse(b, collapse, show_shapes)
-    vertices, edges, hidden = _truncate(vertices, edges, max_nodes, b)
-    _assign_clusters(vertices, edges, group_modules, both=both)
-    g = _emit(vertices, edges, rankdir, title, show_shapes, both=both, correspondence=both,
-              b=b)
-    g.info = {
-        "ops": sum(1 for v in vertices if v.kind == "op" and v.side == "fwd"),
-        "backward_ops": sum(1 for v in vertices if v.kind == "op" and v.side == "bwd"),
-        "leaves": sum(1 for v in vertices if v.kind in ("parameter", "input")),
-        "constants": sum(1 for v in vertices if v.kind == "constant"),
-        "groups": sum(1 for v in vertices if v.kind == "group"),
-        "nodes": len(vertices), "hidden": hidden,
-    }
-    return g
+    return _lay_out(b, collapse=collapse, show_shapes=show_shapes, max_nodes=max_nodes,
+                    group_modules=group_modules, both=both, rankdir=rankdir, title=title)
 
 
 def side_by_side(graphs, titles=None, **kwargs) -> Graph:
