@@ -520,3 +520,14 @@ def test_avg_pool_divisor_override_any_nonzero_int():
     np.testing.assert_array_equal(F.avg_pool2d(x, 2, divisor_override=-2).numpy(), -2.0)
     with pytest.raises(errors.InvalidArgumentError, match="divisor_override"):
         F.avg_pool2d(x, 2, divisor_override=0)
+
+
+def test_interpolate_float16_in_float32_and_longdouble_refused():
+    x = np.random.default_rng(0).random((1, 1, 4, 4))
+    y = F.interpolate(ac.Tensor(x.astype(np.float16)), scale_factor=2, mode="bicubic")
+    assert y.dtype == np.float16
+    ref = F.interpolate(ac.Tensor(x.astype(np.float16).astype(np.float32)), scale_factor=2,
+                        mode="bicubic").numpy().astype(np.float16)
+    np.testing.assert_array_equal(y.numpy(), ref)
+    with pytest.raises(errors.DTypeError, match="input"):
+        F.interpolate(ac.Tensor(x.astype(np.longdouble)), scale_factor=2)

@@ -290,6 +290,17 @@ def interpolate(input, size=None, scale_factor=None, mode: str = "nearest",
         )
     if x.dtype.kind != "f":
         raise InvalidArgumentError(f"interpolate(): input must be floating point, got {x.dtype}")
+    if x.dtype == np.float16:  # computed in float32 (PyTorch's opmath for half), cast back
+        from .elementwise import astype
+
+        y = interpolate(astype(x, np.float32), size, scale_factor, mode, align_corners,
+                        recompute_scale_factor, antialias)
+        return astype(y, np.float16)
+    if x.dtype not in (np.float32, np.float64):
+        from ..errors import DTypeError
+
+        raise DTypeError(
+            f"interpolate(): input must be float16, float32 or float64, got {x.dtype}")
     sizes, factors = _sizes_and_factors(x, size, scale_factor, recompute_scale_factor, nd)
     check_output_size(x.shape[:2] + sizes,
                       f"interpolate(): size={size!r}, scale_factor={scale_factor!r}")
