@@ -431,6 +431,9 @@ def test_permute_refuses_out_of_range_and_repeated_dims():
     ("bce_logits_weight", lambda x, a: F.binary_cross_entropy_with_logits(
         x, ac.zeros(3, dtype="float64"), weight=a, reduction="sum")),
     ("layer_norm", lambda x, a: F.layer_norm(x, (3,), weight=a)),
+    ("linear", lambda x, a: F.linear(a, ac.reshape(x, (1, 3)))),
+    ("mm", lambda x, a: ac.mm(a.reshape(1, 3), ac.reshape(x, (3, 1)))),
+    ("prelu", lambda x, a: F.prelu(a - 2.5, x)),
 ])
 def test_changing_a_numpy_operand_after_the_forward_does_not_change_gradients(name, f):
     def run(mutate):

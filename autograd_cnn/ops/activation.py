@@ -14,7 +14,7 @@ from ..errors import InvalidArgumentError, ShapeError
 from ..primitive import Primitive, register
 from ..tensor import Tensor, as_tensor
 from . import elementwise as E
-from ._common import same_shape
+from ._common import as_operand, same_shape
 
 try:  # SciPy's erf is vectorized C; without SciPy, math.erf per element (slower)
     from scipy.special import erf as _np_erf
@@ -67,7 +67,7 @@ def elu(input, alpha: float = 1.0) -> Tensor:  # noqa: A002
 def prelu(input, weight) -> Tensor:  # noqa: A002
     """PReLU: ``x`` for ``x > 0`` else ``weight * x``; ``weight`` has 1 or C values
     (C = ``input.shape[1]``), differentiable in both."""
-    x, w = as_tensor(input), as_tensor(weight)
+    x, w = as_operand(input), as_operand(weight)
     if w.ndim > 1:
         raise ShapeError(f"prelu(): weight must be 0-d or 1-D, got shape {w.shape}")
     if w.numel() == 1:  # one slope for every channel (also a 0-d weight, as torch)

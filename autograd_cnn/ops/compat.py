@@ -18,7 +18,7 @@ from ..tensor import Tensor, as_tensor
 from . import elementwise as E
 from . import movement as M
 from . import reduce as R
-from ._common import normalize_axis, same_shape
+from ._common import as_operand, normalize_axis, same_shape
 
 _clone = register(Primitive("clone", lambda x: np.array(x, copy=True), category="elementwise",
                             shape=same_shape))
@@ -34,7 +34,7 @@ def mm(input, mat2) -> Tensor:  # noqa: A002
     """Matrix product of two 2-D tensors: (n, m) @ (m, p) -> (n, p)."""
     from .linalg import matmul
 
-    a, b = as_tensor(input), as_tensor(mat2)
+    a, b = as_operand(input), as_operand(mat2)
     if a.ndim != 2 or b.ndim != 2:
         raise ShapeError(f"mm(): expected 2-D tensors, got shapes {a.shape} and {b.shape}")
     return matmul(a, b)
@@ -44,7 +44,7 @@ def bmm(input, mat2) -> Tensor:  # noqa: A002
     """Batched matrix product: (b, n, m) @ (b, m, p) -> (b, n, p)."""
     from .linalg import matmul
 
-    a, b = as_tensor(input), as_tensor(mat2)
+    a, b = as_operand(input), as_operand(mat2)
     if a.ndim != 3 or b.ndim != 3 or a.shape[0] != b.shape[0]:
         raise ShapeError(
             f"bmm(): expected 3-D tensors with the same batch size, got {a.shape} and {b.shape}")
@@ -138,7 +138,7 @@ def embedding(input, weight, padding_idx: int | None = None) -> Tensor:  # noqa:
     gradient, as in PyTorch)."""
     from .indexing import getitem
 
-    idx, w = as_tensor(input), as_tensor(weight)
+    idx, w = as_operand(input), as_operand(weight)
     if idx.dtype.kind not in "iu":
         raise DTypeError(f"embedding(): input must hold integer indices, got {idx.dtype}")
     if w.ndim != 2:
@@ -158,7 +158,7 @@ def linear(input, weight, bias=None) -> Tensor:  # noqa: A002
     """``input @ weight.T + bias``: (..., in) x (out, in) -> (..., out)."""
     from .linalg import matmul
 
-    x, w = as_tensor(input), as_tensor(weight)
+    x, w = as_operand(input), as_operand(weight)
     y = matmul(x, M.transpose(w, 0, 1) if w.ndim == 2 else w)
     return y if bias is None else y + bias
 
@@ -166,9 +166,9 @@ def linear(input, weight, bias=None) -> Tensor:  # noqa: A002
 def _affine(y, weight, bias, c, nd):
     shape = (1, c) + (1,) * (nd - 2)
     if weight is not None:
-        y = y * M.reshape(as_tensor(weight), shape)
+        y = y * M.reshape(as_operand(weight), shape)
     if bias is not None:
-        y = y + M.reshape(as_tensor(bias), shape)
+        y = y + M.reshape(as_operand(bias), shape)
     return y
 
 

@@ -19,7 +19,7 @@ from ..errors import ArgumentTypeError, DTypeError, IndexOutOfRangeError, ShapeE
 from ..primitive import Primitive, register
 from ..tensor import Tensor, as_tensor
 from . import reduce as R
-from ._common import normalize_axis
+from ._common import as_operand, normalize_axis
 
 #: ``(values, indices)`` results, as ``torch.return_types``.
 MaxResult = namedtuple("max", ["values", "indices"])
@@ -69,7 +69,7 @@ _scatter.defvjp(lambda g, ans, src, idx, dim, shape: _take(g, idx, dim=dim), Non
 
 
 def _index_tensor(index, who):
-    index = as_tensor(index)
+    index = as_operand(index)
     if index.dtype.kind not in "iu":
         raise DTypeError(f"{who}: index must be an integer tensor, got dtype {index.dtype}")
     return index
