@@ -272,3 +272,9 @@ def test_drawing_an_ir_graph_marks_backward_nodes_and_modules():
     pair = ac.viz.side_by_side([g, g.simplify()], ["traced", "simplified"])
     assert pair.info["graphs"]["simplified"]["nodes"] < pair.info["graphs"]["traced"]["nodes"]
     assert "cluster_side0" in pair.source and "cluster_side1" in pair.source
+
+
+def test_argmax_of_an_empty_batch_is_empty_and_of_an_empty_dim_refused():
+    assert ac.argmax(ac.zeros(0, 3), dim=1).shape == (0,)
+    with pytest.raises(ValueError, match="empty"):
+        ac.argmax(ac.zeros(3, 0), dim=1)
