@@ -162,6 +162,16 @@ class OnnxModule(Module):
         owner, leaf, buffer = self._onnx_names[name]
         return (owner._buffers if buffer else owner._parameters)[leaf]
 
+    def run_all(self, *args, **kwargs) -> dict:
+        """Run the graph and return every computed value: ``{onnx name: Tensor}``
+        (for per-node comparisons with another runtime)."""
+        self._keep_env = {}
+        try:
+            self.forward(*args, **kwargs)
+            return self._keep_env
+        finally:
+            self.__dict__.pop("_keep_env", None)
+
     def forward(self, *args, **kwargs):
         """Run the graph: positional inputs in :attr:`input_names` order (or by name).
 
@@ -194,6 +204,8 @@ class OnnxModule(Module):
                 t = t.detach().requires_grad_(True)
             env[name] = t
         self._run_nodes(self._graph, env, static)
+        if isinstance(self.__dict__.get("_keep_env"), dict):
+            self._keep_env.update(env)
         outs = []
         for name in self.output_names:
             if name not in env:
