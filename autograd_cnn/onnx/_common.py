@@ -79,7 +79,7 @@ def ints(t) -> list:
 def const(a, dtype=None) -> Tensor:
     """A constant (non-differentiable) tensor holding ``a``."""
     a = np.asarray(a, dtype=dtype)
-    return Tensor._wrap(np.ascontiguousarray(a), False)
+    return Tensor._wrap(a if a.flags.c_contiguous else a.copy(order="C"), False)
 
 
 def T(v) -> Tensor:

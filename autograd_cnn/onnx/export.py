@@ -67,7 +67,7 @@ class ExportContext:
         if key is not None and key in self._consts:
             return self._consts[key]
         name = self.fresh("const")
-        self.initializers.append(numpy_helper.from_array(np.ascontiguousarray(a), name))
+        self.initializers.append(numpy_helper.from_array(np.array(a, order="C"), name))
         if key is not None:
             self._consts[key] = name
         return name
@@ -172,7 +172,7 @@ def to_model(model_or_fn, example_args, *, opset: int = DEFAULT_OPSET, dynamic_b
     for v in graph.params:
         data = graph.bindings[v.name]
         data = data.data if hasattr(data, "data") else np.asarray(data)
-        ctx.initializers.append(numpy_helper.from_array(np.ascontiguousarray(data), v.name))
+        ctx.initializers.append(numpy_helper.from_array(np.array(data, order="C"), v.name))
         ctx.bind(v, v.name)
     for v in graph.consts:
         ctx.bind(v, ctx.const(v.data))

@@ -1,0 +1,219 @@
+"""ac.onnx.load: graphs from torch.onnx.export give PyTorch's output and input gradient;
+parameters, train/eval, tracing, per-node agreement with onnxruntime, safety checks."""
+
+import io
+import os
+
+import numpy as np
+import pytest
+
+onnx = pytest.importorskip("onnx")
+from onnx import TensorProto, helper, numpy_helper  # noqa: E402
+
+import autograd_cnn as ac  # noqa: E402
+from autograd_cnn.errors import OnnxImportError  # noqa: E402
+
+
+def _torch_layers():
+    nn = pytest.importorskip("torch").nn
+    return {
+        "conv_bn_relu6": lambda: nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.BatchNorm2d(4),
+                                               nn.ReLU6(), nn.MaxPool2d(2, ceil_mode=True)),
+        "lrn": lambda: nn.Sequential(nn.Conv2d(3, 6, 3), nn.LocalResponseNorm(3), nn.Tanh()),
+        "upsample": lambda: nn.Sequential(nn.Conv2d(3, 2, 1), nn.Upsample(scale_factor=2),
+                                          nn.Upsample(scale_factor=1.5, mode="bilinear")),
+        "adaptive": lambda: nn.Sequential(nn.Conv2d(3, 4, 3), nn.AdaptiveAvgPool2d((5, 2)),
+                                          nn.Flatten(), nn.Linear(40, 5), nn.LogSoftmax(1)),
+        "adaptive_max": lambda: nn.Sequential(nn.AdaptiveMaxPool2d(4), nn.Flatten()),
+        "convt_dropout": lambda: nn.Sequential(
+            nn.ConvTranspose2d(3, 2, 3, stride=2, padding=1, output_padding=1),
+            nn.Dropout(0.3), nn.LeakyReLU(0.2), nn.AvgPool2d(3, 2, padding=1),
+            nn.Sigmoid()),
+        "misc": lambda: nn.Sequential(nn.Conv2d(3, 4, 3, groups=1, dilation=2), nn.ELU(),
+                                      nn.GroupNorm(1, 4) if False else nn.InstanceNorm2d(4),
+                                      nn.PReLU(), nn.Softplus(), nn.Hardsigmoid(),
+                                      nn.Softmax(dim=1)),
+    }
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("name", ["conv_bn_relu6", "lrn", "upsample", "adaptive",
+                                  "adaptive_max", "convt_dropout", "misc"])
+def test_torch_export_imports_with_output_and_input_gradient(name):
+    torch = pytest.importorskip("torch")
+    torch.manual_seed(0)
+    net = _torch_layers()[name]().eval()
+    x = torch.randn(2, 3, 12, 12)
+    buf = io.BytesIO()
+    torch.onnx.export(net, (x,), buf, opset_version=17, dynamo=False,
+                      input_names=["x"], output_names=["y"],
+                      dynamic_axes={"x": {0: "N"}, "y": {0: "N"}},
+                      do_constant_folding=True)
+    model = ac.onnx.load(buf.getvalue())
+    for batch in (2, 3):
+        xt = torch.randn(batch, 3, 12, 12, requires_grad=True)
+        yt = net(xt)
+        w = torch.randn(yt.shape)
+        (yt * w).sum().backward()
+        xa = ac.tensor(xt.detach().numpy(), requires_grad=True)
+        ya = model(xa)
+        np.testing.assert_allclose(ya.numpy(), yt.detach().numpy(), rtol=1e-4, atol=1e-5)
+        (ya * ac.tensor(w.numpy())).sum().backward()
+        np.testing.assert_allclose(xa.grad.numpy(), xt.grad.numpy(), rtol=1e-4, atol=1e-5)
+
+
+def _lenet_proto():
+    return ac.onnx.to_model(ac.models.LeNet5().eval(), ac.randn(2, 1, 32, 32, seed=0))
+
+
+def test_parameters_named_after_initializers_and_trainable():
+    mp = _lenet_proto()
+    model = ac.onnx.load(mp)
+    names = dict(model.named_parameters())
+    assert set(names) == {i.name for i in mp.graph.initializer if i.name in names}
+    assert "features.0.weight" in names and "classifier.4.bias" in names
+    x = ac.randn(2, 1, 32, 32, requires_grad=True)
+    model(x).sum().backward()
+    assert x.grad is not None and names["features.0.weight"].grad is not None
+
+
+def test_trace_of_imported_model_replays_at_another_batch():
+    model = ac.onnx.load(_lenet_proto())
+    g = ac.trace(model, ac.ShapeSpec((None, 1, 32, 32)))
+    x = ac.randn(5, 1, 32, 32, seed=3)
+    with ac.no_grad():
+        np.testing.assert_allclose(g(x).numpy(), model(x).numpy(), rtol=1e-5, atol=1e-6)
+    # and it re-exports
+    assert ac.onnx.to_model(None, None, graph=g).graph.node
+
+
+def _bn_dropout_model():
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 2, 3])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 2, 3])
+    inits = [numpy_helper.from_array(np.array(v, np.float32), n) for n, v in
+             (("s", [1.0, 2.0]), ("b", [0.0, 1.0]), ("m", [0.5, -0.5]), ("v", [1.0, 4.0]))]
+    nodes = [helper.make_node("BatchNormalization", ["x", "s", "b", "m", "v"], ["h"],
+                              momentum=0.9),
+             helper.make_node("Dropout", ["h", "r"], ["y"])]
+    inits.append(numpy_helper.from_array(np.array(0.5, np.float32), "r"))
+    g = helper.make_graph(nodes, "g", [x], [y], initializer=inits)
+    return helper.make_model(g, opset_imports=[helper.make_opsetid("", 15)])
+
+
+def test_dropout_and_batchnorm_follow_train_and_eval():
+    model = ac.onnx.load(_bn_dropout_model())
+    x = ac.randn(8, 2, 3, seed=0)
+    with ac.no_grad():
+        y_eval = model(x).numpy()
+    ref = (x.numpy() - np.array([0.5, -0.5])[:, None]) / np.sqrt(
+        np.array([1.0, 4.0])[:, None] + 1e-5) * np.array([1, 2.0])[:, None] + np.array(
+        [0, 1.0])[:, None]
+    np.testing.assert_allclose(y_eval, ref, rtol=1e-5, atol=1e-6)
+    model.train()
+    with ac.no_grad():
+        y_train = model(x).numpy()
+    assert (y_train == 0).mean() > 0.2  # dropout drops
+    mean_buf = dict(model.named_buffers())["m"].numpy()
+    batch_mean = x.numpy().mean(axis=(0, 2))
+    np.testing.assert_allclose(mean_buf, 0.9 * np.array([0.5, -0.5]) + 0.1 * batch_mean,
+                               rtol=1e-5)
+
+
+def test_unknown_op_names_op_domain_and_opset():
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [2])
+    g = helper.make_graph([helper.make_node("Hardmax", ["x"], ["y"])], "g", [x],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2])])
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)])
+    with pytest.raises(OnnxImportError, match=r"'Hardmax'.*ai\.onnx.*opset 13"):
+        ac.onnx.load(m)
+
+
+# ---- safety ----------------------------------------------------------------------------
+
+def test_truncated_and_garbled_files_raise_named_errors(tmp_path):
+    data = _lenet_proto().SerializeToString()
+    for bad in (data[: len(data) // 2], data[:-7], b"\x08\x07garbage" * 10, b""):
+        with pytest.raises(OnnxImportError):
+            ac.onnx.load(bad)
+    p = tmp_path / "t.onnx"
+    p.write_bytes(data[:1000])
+    with pytest.raises(OnnxImportError):
+        ac.onnx.load(str(p))
+
+
+@pytest.mark.parametrize("location", ["../secret.bin", "/etc/passwd", "a/../../x.bin"])
+def test_external_data_leaving_model_dir_is_refused(tmp_path, location):
+    mp = _lenet_proto()
+    t = mp.graph.initializer[0]
+    t.ClearField("raw_data")
+    t.data_location = TensorProto.EXTERNAL
+    t.external_data.add(key="location", value=location)
+    path = tmp_path / "m.onnx"
+    path.write_bytes(mp.SerializeToString())
+    with pytest.raises(OnnxImportError, match="leaves the model's directory"):
+        ac.onnx.load(str(path))
+
+
+def test_absurd_declared_shapes_are_refused():
+    mp = _lenet_proto()
+    t = mp.graph.initializer[0]
+    del t.dims[:]
+    t.dims.extend([2**20, 2**20, 2**10])
+    with pytest.raises(OnnxImportError, match="elements"):
+        ac.onnx.load(mp.SerializeToString())
+    mp = _lenet_proto()
+    mp.graph.initializer[1].raw_data = mp.graph.initializer[1].raw_data[:-4]
+    with pytest.raises(OnnxImportError, match="raw data"):
+        ac.onnx.load(mp)
+
+
+# ---- against onnxruntime, per node -----------------------------------------------------
+
+@pytest.mark.parametrize("name", ["resnet18", "googlenet"])
+def test_random_weight_architectures_match_onnxruntime_per_node(name):
+    ort = pytest.importorskip("onnxruntime")
+    make = {"resnet18": lambda: ac.models.resnet18(num_classes=10, widths=(8, 16, 32, 64)),
+            "googlenet": lambda: ac.models.GoogLeNet(num_classes=10, width_mult=0.25)}[name]
+    ac.manual_seed(7)
+    mp = ac.onnx.to_model(make().eval(), ac.randn(2, 3, 64, 64, seed=0))
+    model = ac.onnx.load(mp)
+    x = ac.randn(3, 3, 64, 64, seed=4)
+    with ac.no_grad():
+        ours = model.run_all(x)
+    inner = [o for n in mp.graph.node for o in n.output if o in ours]
+    mp2 = onnx.ModelProto()
+    mp2.CopyFrom(mp)
+    known = {o.name for o in mp2.graph.output}
+    for name_ in inner:
+        if name_ not in known:
+            mp2.graph.output.append(helper.make_empty_tensor_value_info(name_))
+    sess = ort.InferenceSession(mp2.SerializeToString(), providers=["CPUExecutionProvider"])
+    names = [o.name for o in sess.get_outputs()]
+    theirs = dict(zip(names, sess.run(None, {"x": x.numpy()})))
+    assert len(theirs) > 50
+    for n, v in theirs.items():
+        np.testing.assert_allclose(ours[n].numpy(), v, rtol=1e-4, atol=1e-4, err_msg=n)
+
+
+@pytest.mark.slow
+def test_imported_lenet_trains_on_digits():
+    """An ONNX LeNet (exported untrained, imported) fine-tunes to >= 97% on the digits."""
+    from autograd_cnn import functional as F
+    from autograd_cnn import optim
+    from autograd_cnn.data import DataLoader, Digits, Normalize, TensorDataset
+    from autograd_cnn.demo import _zoo
+    from autograd_cnn.train import evaluate, fit
+
+    ac.manual_seed(0)
+    (x, y), (xt, yt) = Digits(True, seed=0).arrays, Digits(False, seed=0).arrays
+    mp = ac.onnx.to_model(_zoo("lenet-small", 1, 8, 10).eval(), ac.randn(2, 1, 8, 8))
+    model = ac.onnx.load(mp.SerializeToString())
+    model.train()
+    norm = Normalize(float(x.mean()), float(x.std()))
+    opt = optim.Adam(model.parameters(), lr=0.005)
+    fit(model, DataLoader(TensorDataset(x, y, transform=norm), 32, shuffle=True, seed=0), opt,
+        F.cross_entropy, epochs=8, seed=0)
+    model.eval()
+    ev = evaluate(model, DataLoader(TensorDataset(xt, yt, transform=norm), 512),
+                  F.cross_entropy)
+    assert ev["accuracy"] >= 0.97, ev
