@@ -23,6 +23,14 @@ _LAZY = {
 __all__ = ["export", "load", "OnnxModule", "to_model", "exportable"]
 
 
+def __dir__():
+    try:
+        import onnx  # noqa: F401
+    except ImportError:  # without the extra only the lazy module itself is visible
+        return sorted(globals())
+    return sorted(set(globals()) | set(_LAZY))
+
+
 def __getattr__(name):
     if name in _LAZY:
         mod, attr = _LAZY[name]
