@@ -89,6 +89,42 @@ def test_native_ops_are_used():
     _check_against_ort(mp, model, [[(2, 3, 17, 17)], [(1, 3, 17, 17)]])
 
 
+@pytest.mark.parametrize("name,layer,shape,native", [
+    ("bn2d", lambda: ac.nn.BatchNorm2d(3), (2, 3, 6, 6), "BatchNormalization"),
+    ("bn1d", lambda: ac.nn.BatchNorm1d(5), (2, 5), "BatchNormalization"),
+    ("bn_no_affine", lambda: ac.nn.BatchNorm2d(3, affine=False), (2, 3, 4, 4),
+     "BatchNormalization"),
+    ("lrn", lambda: ac.nn.LocalResponseNorm(5, alpha=0.1, k=2.0), (2, 7, 4, 4), "LRN"),
+    ("nearest", lambda: ac.nn.Upsample(scale_factor=2), (2, 3, 5, 4), "Resize"),
+    ("nearest_size", lambda: ac.nn.Upsample(size=(7, 9)), (2, 3, 5, 4), "Resize"),
+    ("bilinear", lambda: ac.nn.Upsample(scale_factor=2, mode="bilinear"), (2, 3, 5, 4),
+     "Resize"),
+    ("bilinear_ac", lambda: ac.nn.Upsample(size=(7, 9), mode="bilinear", align_corners=True),
+     (2, 3, 5, 4), "Resize"),
+])
+def test_composites_export_as_native_onnx_ops(name, layer, shape, native):
+    model = layer()
+    if hasattr(model, "running_mean"):  # non-trivial statistics
+        model.running_mean.data[...] = np.linspace(-1, 1, model.running_mean.shape[0])
+        model.running_var.data[...] = np.linspace(0.5, 2, model.running_var.shape[0])
+    model.eval()
+    mp = ac.onnx.to_model(model, ac.randn(*shape))
+    ops = [n.op_type for n in mp.graph.node if n.op_type != "Identity"]
+    assert native in ops and not {"Gather", "MatMul", "Sqrt", "Pow"} & set(ops), ops
+    _check_against_ort(mp, model, [[shape], [(3,) + shape[1:]]])
+    # op by op (native=False) computes the same
+    _check_against_ort(ac.onnx.to_model(model, ac.randn(*shape), native=False), model,
+                       [[shape]])
+
+
+def test_even_lrn_stays_composite():
+    # PyTorch's window for an even size is not ONNX's: exported op by op, still exact
+    model = ac.nn.LocalResponseNorm(4).eval()
+    mp = ac.onnx.to_model(model, ac.randn(2, 6, 3, 3))
+    assert "LRN" not in {n.op_type for n in mp.graph.node}
+    _check_against_ort(mp, model, [[(2, 6, 3, 3)]])
+
+
 def test_adaptive_max_pool_non_divisible_is_decomposed():
     model = ac.nn.AdaptiveMaxPool2d((3, 4)).eval()
     mp = ac.onnx.to_model(model, ac.randn(2, 2, 7, 9))

@@ -42,6 +42,9 @@ class ExportContext:
         try:
             return self.names[id(value)]
         except KeyError:
+            if value.kind == "const" and value.data is not None:  # initializers on demand
+                self.names[id(value)] = self.const(value.data)
+                return self.names[id(value)]
             raise ExportError(f"value {value.name} is used before it is defined") from None
 
     def bind(self, value, name):
@@ -139,11 +142,13 @@ def _specs(args, dynamic_batch):
 
 
 def to_model(model_or_fn, example_args, *, opset: int = DEFAULT_OPSET, dynamic_batch=True,
-             input_names=None, output_names=None, graph=None):
+             input_names=None, output_names=None, graph=None, native=True):
     """The ONNX ``ModelProto`` of ``model_or_fn`` traced at ``example_args``.
 
     See :func:`export` for the parameters; ``graph`` may be an already traced
-    :class:`~autograd_cnn.Graph` (then ``model_or_fn``/``example_args`` are ignored).
+    :class:`~autograd_cnn.Graph` (then ``model_or_fn``/``example_args`` are ignored);
+    ``native=False`` exports batch norm, LRN and interpolation op by op instead of as
+    ONNX's BatchNormalization, LRN and Resize (:mod:`autograd_cnn.onnx.export_fuse`).
     """
     import onnx
     from onnx import helper, numpy_helper
@@ -174,14 +179,20 @@ def to_model(model_or_fn, example_args, *, opset: int = DEFAULT_OPSET, dynamic_b
         data = data.data if hasattr(data, "data") else np.asarray(data)
         ctx.initializers.append(numpy_helper.from_array(np.array(data, order="C"), v.name))
         ctx.bind(v, v.name)
-    for v in graph.consts:
-        ctx.bind(v, ctx.const(v.data))
     ctx.define_symbols()
     consumers = {}
     for node in graph.nodes:
         for v in node.inputs:
             consumers.setdefault(id(v), []).append(node)
+    from .export_fuse import plan
+
+    skip, fused = plan(graph, int(opset)) if native else (set(), {})
     for node in graph.nodes:
+        if id(node) in skip:
+            continue
+        if id(node) in fused:
+            ctx.bind(node.outputs[0], fused[id(node)](ctx))
+            continue
         rule = node.prim.export
         if rule is None:
             raise ExportError(
