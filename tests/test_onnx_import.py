@@ -217,3 +217,68 @@ def test_imported_lenet_trains_on_digits():
     ev = evaluate(model, DataLoader(TensorDataset(xt, yt, transform=norm), 512),
                   F.cross_entropy)
     assert ev["accuracy"] >= 0.97, ev
+
+
+# ---- old opsets: the attribute forms before inputs replaced them -------------------------
+
+def _legacy_cases():
+    f = TensorProto.FLOAT
+    return [
+        (7, "Upsample", dict(scales=[1.0, 1.0, 2.0, 3.0], mode="nearest"), [(1, 2, 3, 4)], [],
+         lambda x: x.repeat(2, 2).repeat(3, 3)),
+        (9, "Upsample", dict(mode="nearest"), [(1, 2, 3, 4)],
+         [("sc", np.array([1, 1, 2, 1], np.float32))], lambda x: x.repeat(2, 2)),
+        (10, "Resize", dict(mode="nearest"), [(1, 2, 3, 4)],
+         [("sc", np.array([1, 1, 2, 2], np.float32))], lambda x: x.repeat(2, 2).repeat(2, 3)),
+        (7, "Pad", dict(pads=[0, 0, 1, 2, 0, 0, 2, 1], mode="reflect"), [(1, 2, 4, 4)], []),
+        (9, "Slice", dict(starts=[1, 0], ends=[3, 100], axes=[2, 3]), [(1, 2, 4, 5)], []),
+        (7, "Squeeze", dict(axes=[1]), [(2, 1, 3)], []),
+        (7, "Unsqueeze", dict(axes=[0, 3]), [(2, 3)], []),
+        (7, "Split", dict(axis=1, split=[1, 3]), [(2, 4)], []),
+        (7, "Clip", dict(min=-0.5, max=0.5), [(3, 4)], []),
+        (7, "Softmax", dict(axis=1), [(2, 3, 4)], [],  # coerced to 2-D before opset 13
+         lambda x: (np.exp(x) / np.exp(x).reshape(2, -1).sum(1)[:, None, None])),
+        (7, "ReduceMean", dict(axes=[1, 2], keepdims=0), [(2, 3, 4)], []),
+        (9, "BatchNormalization", dict(epsilon=1e-3), [(2, 3, 4, 4)],
+         [("s", np.ones(3, np.float32) * 2), ("b", np.zeros(3, np.float32) + 0.1),
+          ("m", np.linspace(-1, 1, 3).astype(np.float32)),
+          ("v", np.linspace(0.5, 2, 3).astype(np.float32))],
+         lambda x: (x - np.linspace(-1, 1, 3)[:, None, None]) / np.sqrt(
+             np.linspace(0.5, 2, 3)[:, None, None] + 1e-3) * 2 + 0.1),
+        (7, "Dropout", dict(ratio=0.3), [(3, 4)], []),
+        (9, "MaxUnpool", dict(kernel_shape=[2, 2], strides=[2, 2]), [(1, 1, 2, 2)],
+         [("i", np.array([[[[0, 3], [9, 14]]]], np.int64))]),
+        (7, "Gemm", dict(transA=1, alpha=0.5, beta=2.0), [(4, 3), (4, 5), (5,)], []),
+        (8, "Max", {}, [(3, 4), (4,)], []),
+        (10, "AveragePool", dict(kernel_shape=[3, 3], strides=[2, 2], pads=[1, 1, 1, 1],
+                                 ceil_mode=1), [(1, 2, 6, 6)], []),
+    ], f
+
+
+@pytest.mark.parametrize("k", range(17))
+def test_old_opset_forms_match_onnx_reference(k):
+    from onnx.reference import ReferenceEvaluator
+
+    cases, f = _legacy_cases()
+    opset, op, attrs, shapes, consts, *expected = cases[k]
+    names = [f"x{i}" for i in range(len(shapes))]
+    inputs = [helper.make_tensor_value_info(n, f, s) for n, s in zip(names, shapes)]
+    n_out = 2 if op == "Split" else 1
+    outs = [f"y{i}" for i in range(n_out)]
+    node = helper.make_node(op, names + [c for c, _ in consts], outs, **attrs)
+    g = helper.make_graph([node], "g", inputs,
+                          [helper.make_tensor_value_info(o, f, None) for o in outs],
+                          initializer=[numpy_helper.from_array(a, c) for c, a in consts])
+    model = helper.make_model(g, opset_imports=[helper.make_opsetid("", opset)])
+    rng = np.random.default_rng(k)
+    feeds = {n: rng.standard_normal(s).astype(np.float32) for n, s in zip(names, shapes)}
+    if expected:
+        ref = [expected[0](*feeds.values())]
+    else:
+        ref = ReferenceEvaluator(model).run(None, feeds)
+    mod = ac.onnx.OnnxModule(model)
+    with ac.no_grad():
+        ours = mod(*feeds.values())
+    ours = ours if isinstance(ours, tuple) else (ours,)
+    for a, b in zip(ours, ref):
+        np.testing.assert_allclose(a.numpy(), b, rtol=1e-5, atol=1e-6)
