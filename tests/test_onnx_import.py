@@ -282,3 +282,26 @@ def test_old_opset_forms_match_onnx_reference(k):
     ours = ours if isinstance(ours, tuple) else (ours,)
     for a, b in zip(ours, ref):
         np.testing.assert_allclose(a.numpy(), b, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.torch
+def test_torch_graph_with_shape_ops_traces_symbolically_and_reexports():
+    torch = pytest.importorskip("torch")
+    ort = pytest.importorskip("onnxruntime")
+    torch.manual_seed(0)
+    nn = torch.nn
+    net = nn.Sequential(nn.Conv2d(3, 6, 3), nn.LocalResponseNorm(3), nn.Upsample(scale_factor=2),
+                        nn.Flatten(), nn.Linear(6 * 20 * 20, 3)).eval()
+    buf = io.BytesIO()
+    torch.onnx.export(net, (torch.randn(2, 3, 12, 12),), buf, opset_version=17, dynamo=False,
+                      input_names=["x"], dynamic_axes={"x": {0: "N"}})
+    model = ac.onnx.load(buf.getvalue())
+    g = ac.trace(model, ac.ShapeSpec((None, 3, 12, 12)))  # Shape/If arithmetic folds away
+    assert not {"If", "Shape"} & {n.op for n in g.nodes}
+    mp = ac.onnx.to_model(None, None, graph=g)
+    assert "Resize" in {n.op_type for n in mp.graph.node}  # the nearest upsampling
+    sess = ort.InferenceSession(mp.SerializeToString(), providers=["CPUExecutionProvider"])
+    x = np.random.default_rng(0).standard_normal((5, 3, 12, 12)).astype(np.float32)
+    want = net(torch.tensor(x)).detach().numpy()
+    np.testing.assert_allclose(sess.run(None, {sess.get_inputs()[0].name: x})[0], want,
+                               rtol=1e-4, atol=1e-5)

@@ -95,7 +95,11 @@ def resize(x, scales=None, sizes=None, *, mode="nearest", ctm="half_pixel",
         m, b = _axis_matrix(x.shape[a], out[a], float(scale_f[a]), mode, ctm, nearest_mode,
                             float(cubic_a), bool(exclude_outside), bool(antialias), axis_roi,
                             float(extrapolation))
-        y = _apply_axis(y, a, m, b)
+        if mode == "nearest" and not np.any(b) and np.all((m == 0) | (m == 1)) and np.all(
+                m.sum(axis=0) == 1):  # one source per output: a gather, not a matmul
+            y = ops.getitem(y, (slice(None),) * a + (np.argmax(m, axis=0).astype(np.int64),))
+        else:
+            y = _apply_axis(y, a, m, b)
     return y
 
 
