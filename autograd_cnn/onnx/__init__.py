@@ -13,8 +13,8 @@ from __future__ import annotations
 import importlib
 
 _LAZY = {
-    "export": ("export", "export"),
-    "to_model": ("export", "to_model"),
+    "export": ("exporter", "export"),
+    "to_model": ("exporter", "to_model"),
     "load": ("loader", "load"),
     "OnnxModule": ("loader", "OnnxModule"),
     "exportable": ("export_rules", "exportable"),

@@ -49,7 +49,7 @@ def _cmd_export(args) -> int:
     import autograd_cnn as ac
 
     from ..demo import _zoo, parse_shape
-    from .export import export
+    from .exporter import export
 
     shape = parse_shape(args.input)
     if len(shape) != 3:

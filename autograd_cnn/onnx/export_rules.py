@@ -1,7 +1,7 @@
 """The ONNX export rules of the primitives, in one table.
 
 Each rule is ``rule(node, ctx) -> name | [names]`` (see
-:class:`~autograd_cnn.onnx.export.ExportContext`) and is attached with
+:class:`~autograd_cnn.onnx.exporter.ExportContext`) and is attached with
 ``REGISTRY[name].defexport(rule)``. Native ONNX ops are used where they exist (Conv,
 ConvTranspose with pads and output_padding, MaxPool with dilations and ceil_mode,
 AveragePool, Softmax, reductions...); adaptive pooling with non-divisible sizes is

@@ -104,6 +104,7 @@ class OnnxModule(Module):
                     "supported by the importer")
         self._graph = graph
         self._model = model
+        self._attrs: dict = {}  # id(GraphProto) -> (graph, [(node, decoded attributes)])
         stats = {n.input[i] for n in graph.node if n.op_type == "BatchNormalization"
                  for i in (3, 4) if len(n.input) > i}
         self._static: dict[str, np.ndarray] = {}
@@ -219,26 +220,35 @@ class OnnxModule(Module):
         for init in graph.initializer if graph is not self._graph else ():
             env[init.name] = const(numpy_helper.to_array(init))
             static.add(init.name)
-        for node in graph.node:
+        cached = self._attrs.get(id(graph))
+        if cached is None:  # keep the protobuf wrappers alive so their ids stay unique
+            cached = self._attrs[id(graph)] = (graph, [(n, attributes(n)) for n in graph.node])
+        for node, attrs in cached[1]:
             dom = _domain(node.domain)
             handler = HANDLERS[(dom, node.op_type)]
-            inputs = [env[n] if n else None for n in node.input]
             for n in node.input:
                 if n and n not in env:
                     raise OnnxImportError(f"node {node.name!r} ({node.op_type}): input {n!r} "
                                           "is not defined")
+            inputs = [env[n] if n else None for n in node.input]
             ctx = NodeContext(self.opsets.get(dom, 1), self.training, self, node,
                               len(node.output), env)
             ctx.static = static
-            is_static = node.op_type != "Gradient" and all(
-                n in static for n in node.input if n) and node.op_type not in (
-                "Dropout", "If") or node.op_type in ("Shape", "Size")
+            # Static: computed from constants and shapes only (never from input values),
+            # so evaluated eagerly even while tracing. Dropout draws, If picks a branch
+            # whose ops may read inputs, Gradient differentiates: never static.
+            if node.op_type in ("Shape", "Size"):
+                is_static = True
+            elif node.op_type in ("Dropout", "If", "Gradient"):
+                is_static = False
+            else:
+                is_static = all(n in static for n in node.input if n)
             try:
                 if is_static:
                     with _static_mode():
-                        out = handler(ctx, attributes(node), *inputs)
+                        out = handler(ctx, attrs, *inputs)
                 else:
-                    out = handler(ctx, attributes(node), *inputs)
+                    out = handler(ctx, attrs, *inputs)
             except OnnxImportError:
                 raise
             except Exception as e:

@@ -16,7 +16,7 @@ def _constant(ctx, attrs, *unused):
             v = attrs[key]
             dt = {"value_float": np.float32, "value_floats": np.float32,
                   "value_int": np.int64, "value_ints": np.int64}.get(key)
-            return const(np.asarray(v, dtype=dt) if dt else v)
+            return const(np.array(v, dtype=dt))
     ctx.fail(f"unsupported Constant attributes {sorted(attrs)} (sparse and string values "
              "are not supported)")
 
