@@ -347,15 +347,15 @@ def _dropout(ctx, attrs, x, ratio=None, training_mode=None):
     else:
         p = 0.5 if ratio is None else float(arr(ratio).item())
         training = bool(arr(training_mode).item()) if training_mode is not None else ctx.training
+    mask_dtype = bool if ctx.opset >= 10 else x.dtype  # Dropout-7/9 type the mask as T
     if not training or p == 0.0:
-        mask = const(np.ones(x.shape, dtype=bool))
-        return x, mask
+        return x, const(np.ones(x.shape, dtype=mask_dtype))
     y = ops.dropout(x, p=p, training=True) if hasattr(ops, "dropout") else None
     if y is None:
         from ..ops.norm import dropout as _d
 
         y = _d(x, p=p, training=True)
-    return y, const(arr(y) != 0)
+    return y, const((arr(y) != 0).astype(mask_dtype))
 
 
 # ---- the Gradient operator (ai.onnx.preview.training) ------------------------------------
