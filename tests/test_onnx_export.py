@@ -75,6 +75,18 @@ def test_traced_expressions_export():
     _check_against_ort(mp, f, [[(4, 5), (5, 3)], [(7, 5), (5, 3)]])
 
 
+def test_gradient_graph_of_an_expression_exports():
+    w = ac.randn(5, 3, seed=1)
+
+    def f(x):
+        return ac.sum(ac.tanh(x @ w) * ac.sigmoid(x @ w) + ac.relu(x @ w))
+
+    g = ac.trace(ac.grad(f), ac.ShapeSpec((None, 5)))
+    mp = ac.onnx.to_model(None, None, graph=g, input_names=["x"], output_names=["dx"])
+    assert [i.name for i in mp.graph.input] == ["x"] and mp.graph.output[0].name == "dx"
+    _check_against_ort(mp, ac.grad(f), [[(4, 5)], [(9, 5)]])
+
+
 def test_native_ops_are_used():
     model = ac.nn.Sequential(
         ac.nn.Conv2d(3, 4, 3, padding=1, dilation=1), ac.nn.MaxPool2d(3, 2, ceil_mode=True),
@@ -151,9 +163,35 @@ def test_registry_lists_export_rules():
     missing = sorted(n for n, ok in table.items() if not ok)
     # Forward ops all export; what remains are training/backward-only primitives.
     assert missing == sorted([
-        "avg_pool_backward", "bce", "conv_weight_grad", "dropout_mask", "fftconvolve",
-        "fold", "gather", "index_add", "nll_loss", "nll_loss_backward", "numel",
-        "pool_gather", "pool_scatter", "scatter_add", "unfold"]), missing
+        "avg_pool_backward", "conv_weight_grad", "dropout_mask", "fftconvolve", "fold",
+        "index_add", "nll_loss_backward", "pool_gather", "pool_scatter", "unfold"]), missing
+
+
+def test_loss_functions_export():
+    F = ac.functional
+
+    def losses(x, t, p):
+        logits = x * 2.0
+        probs = ac.sigmoid(p)
+        ce = F.cross_entropy(logits, t)
+        ce_sum = F.cross_entropy(logits, t, reduction="sum", ignore_index=1)
+        bce = F.binary_cross_entropy(probs, ac.sigmoid(p * 0.5))
+        picked = ac.gather(logits, 1, ac.reshape(t, (-1, 1)))
+        return ce, ce_sum, bce, ac.mean(picked) * ac.numel(x, dtype="float32")
+
+    t = ac.tensor(np.array([0, 2, 1, 2], dtype=np.int64))
+    mp = ac.onnx.to_model(losses, (ac.randn(4, 3), t, ac.randn(4, 5)))
+    onnx.checker.check_model(mp, full_check=True)
+    sess = ort.InferenceSession(mp.SerializeToString(), providers=["CPUExecutionProvider"])
+    for n in (4, 6):
+        x, p = ac.randn(n, 3, seed=n), ac.randn(n, 5, seed=n + 1)
+        tn = ac.tensor(np.arange(n, dtype=np.int64) % 3)
+        names = [i.name for i in sess.get_inputs()]
+        theirs = sess.run(None, dict(zip(names, [x.numpy(), tn.numpy(), p.numpy()])))
+        with ac.no_grad():
+            ours = losses(x, tn, p)
+        for a, b in zip(ours, theirs):
+            np.testing.assert_allclose(b, a.numpy(), rtol=1e-5, atol=1e-6)
 
 
 def test_export_import_round_trip():

@@ -414,3 +414,68 @@ def _adaptive_max(node, ctx):
                  for s, e in _adaptive_windows(n_in, n_out)]
         y = ctx.make("Concat", parts, axis=axis)
     return y
+
+
+# ---- indexing and losses (so loss functions export too) ------------------------------------
+
+def _int64(ctx, value):
+    from onnx import TensorProto
+
+    name = ctx.name(value)
+    return name if np.dtype(value.dtype) == np.int64 else ctx.make("Cast", [name],
+                                                                   to=TensorProto.INT64)
+
+
+@rule("gather")
+def _gather(node, ctx):
+    return ctx.make("GatherElements", [_x(node, ctx), _int64(ctx, _in(node, 1))],
+                    axis=int(node.params["dim"]))
+
+
+@rule("scatter_add")
+def _scatter_add(node, ctx):
+    from onnx import numpy_helper
+
+    if ctx.opset < 16:
+        raise ExportError("scatter_add: needs opset >= 16 (ScatterElements reduction='add')")
+    g = _in(node)
+    zero = numpy_helper.from_array(np.zeros(1, dtype=np.dtype(g.dtype)))
+    base = ctx.make("ConstantOfShape", [ctx.shape(tuple(node.params["shape"]))], value=zero)
+    return ctx.make("ScatterElements", [base, _int64(ctx, _in(node, 1)), ctx.name(g)],
+                    axis=int(node.params["dim"]), reduction="add")
+
+
+@rule("numel")
+def _numel(node, ctx):
+    from onnx import helper
+
+    shape = ctx.make("Shape", [_x(node, ctx)])
+    axes = node.params.get("axis")
+    if axes is not None:
+        shape = ctx.make("Gather", [shape, ctx.ints(list(axes))], axis=0)
+    if ctx.opset >= 18:
+        n = ctx.make("ReduceProd", [shape, ctx.ints([0])], keepdims=0)
+    else:
+        n = ctx.make("ReduceProd", [shape], axes=[0], keepdims=0)
+    return ctx.make("Cast", [n], to=helper.np_dtype_to_tensor_dtype(
+        np.dtype(node.params["dtype"])))
+
+
+@rule("nll_loss")
+def _nll_loss(node, ctx):
+    ins = [_x(node, ctx), _int64(ctx, _in(node, 1))] + [ctx.name(v) for v in node.inputs[2:]]
+    return ctx.make("NegativeLogLikelihoodLoss", ins, reduction=node.params["reduction"],
+                    ignore_index=int(node.params["ignore_index"]))
+
+
+@rule("bce")
+def _bce(node, ctx):
+    # -(y log x + (1 - y) log(1 - x)), each log clamped at -100 as PyTorch does
+    x, y = _x(node, ctx), _x(node, ctx, 1)
+    like = _in(node)
+    one, floor = ctx.scalar(1.0, like), ctx.scalar(-100.0, like)
+    log_x = ctx.make("Max", [ctx.make("Log", [x]), floor])
+    log_1mx = ctx.make("Max", [ctx.make("Log", [ctx.make("Sub", [one, x])]), floor])
+    pos = ctx.make("Mul", [y, log_x])
+    neg = ctx.make("Mul", [ctx.make("Sub", [one, y]), log_1mx])
+    return ctx.make("Neg", [ctx.make("Add", [pos, neg])])
