@@ -128,6 +128,32 @@ def test_unknown_op_names_op_domain_and_opset():
         ac.onnx.load(m)
 
 
+def test_made_up_op_is_named_before_the_checker_runs():
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [2])
+    g = helper.make_graph([helper.make_node("FrobnicateV2", ["x"], ["y"], domain="com.acme")],
+                          "g", [x], [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2])])
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 17),
+                                            helper.make_opsetid("com.acme", 3)])
+    with pytest.raises(OnnxImportError, match=r"'FrobnicateV2'.*'com\.acme'.*opset 3"):
+        ac.onnx.load(m.SerializeToString())
+
+
+def test_external_data_inside_model_dir_loads(tmp_path):
+    mp = _lenet_proto()
+    path = tmp_path / "lenet.onnx"
+    copy = onnx.ModelProto()
+    copy.CopyFrom(mp)  # save_model moves the tensors of the proto it saves
+    onnx.save_model(copy, str(path), save_as_external_data=True, location="weights.bin",
+                    size_threshold=0)
+    assert (tmp_path / "weights.bin").exists()
+    model = ac.onnx.load(str(path))
+    x = ac.randn(2, 1, 32, 32, seed=0)
+    with ac.no_grad():
+        np.testing.assert_allclose(model(x).numpy(), ac.onnx.load(mp)(x).numpy())
+    with pytest.raises(OnnxImportError, match="external data"):
+        ac.onnx.load(path.read_bytes())  # bytes: no directory to read weights.bin from
+
+
 # ---- safety ----------------------------------------------------------------------------
 
 def test_truncated_and_garbled_files_raise_named_errors(tmp_path):

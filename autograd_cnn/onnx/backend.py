@@ -17,7 +17,7 @@ import onnx
 from onnx.backend.base import Backend, BackendRep, Device, DeviceType
 
 from ..errors import OnnxImportError
-from .loader import OnnxModule
+from .loader import OnnxModule, check_supported
 from .safety import read_model
 
 
@@ -60,7 +60,7 @@ class AutogradCNNBackend(Backend):
     @classmethod
     def prepare(cls, model, device: str = "CPU", **kwargs) -> AutogradCNNRep:
         super().prepare(model, device, **kwargs)
-        return AutogradCNNRep(OnnxModule(read_model(model)))
+        return AutogradCNNRep(OnnxModule(read_model(model, before_checker=check_supported)))
 
     @classmethod
     def run_model(cls, model, inputs, device: str = "CPU", **kwargs):

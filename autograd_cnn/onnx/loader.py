@@ -62,6 +62,19 @@ def _walk_nodes(graph):
                 yield from _walk_nodes(g)
 
 
+def check_supported(model) -> None:
+    """Raise :class:`OnnxImportError` naming the first op (with its domain and opset) that
+    has no import handler."""
+    opsets = {_domain(o.domain): int(o.version) for o in model.opset_import}
+    for node in _walk_nodes(model.graph):
+        dom = _domain(node.domain)
+        if (dom, node.op_type) not in HANDLERS:
+            raise OnnxImportError(
+                f"node {node.name or '?'!r}: op {node.op_type!r} of domain "
+                f"{dom or 'ai.onnx'!r} (opset {opsets.get(dom, '?')}) is not supported by "
+                "the importer")
+
+
 class OnnxModule(Module):
     """An imported ONNX model, callable like any module: ``model(x) -> Tensor``.
 
@@ -95,13 +108,7 @@ class OnnxModule(Module):
             raise OnnxImportError(
                 f"model: opset {self.opsets['']} is newer than the newest the installed onnx "
                 f"knows ({newest})")
-        for node in _walk_nodes(graph):
-            dom = _domain(node.domain)
-            if (dom, node.op_type) not in HANDLERS:
-                raise OnnxImportError(
-                    f"node {node.name or '?'!r}: op {node.op_type!r} of domain "
-                    f"{dom or 'ai.onnx'!r} (opset {self.opsets.get(dom, '?')}) is not "
-                    "supported by the importer")
+        check_supported(model)
         self._graph = graph
         self._model = model
         self._attrs: dict = {}  # id(GraphProto) -> (graph, [(node, decoded attributes)])
@@ -301,4 +308,4 @@ def load(f) -> OnnxModule:
     >>> m = ac.onnx.load("lenet.onnx")  # doctest: +SKIP
     >>> y = m(ac.randn(1, 1, 32, 32))  # doctest: +SKIP
     """
-    return OnnxModule(read_model(f))
+    return OnnxModule(read_model(f, before_checker=check_supported))

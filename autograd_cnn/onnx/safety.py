@@ -18,8 +18,11 @@ MAX_ELEMENTS = 2**31
 MAX_DIM = 2**31
 
 
-def read_model(f):
+def read_model(f, before_checker=None):
     """``f`` (path, bytes, file object or ModelProto) as a checked ``ModelProto``.
+
+    ``before_checker(model)`` runs after the structural checks and before
+    ``onnx.checker`` (the importer names unsupported ops there first).
 
     Raises
     ------
@@ -59,11 +62,11 @@ def read_model(f):
         except Exception as e:  # google.protobuf DecodeError and friends
             raise OnnxImportError(f"f: not a valid ONNX model (truncated or garbled): {e}") \
                 from None
-    check_model(model, base_dir)
+    check_model(model, base_dir, before_checker)
     return model
 
 
-def check_model(model, base_dir=None):
+def check_model(model, base_dir=None, before_checker=None):
     """Structural checks before anything is interpreted (see :func:`read_model`)."""
     import onnx
 
@@ -83,6 +86,8 @@ def check_model(model, base_dir=None):
         from onnx.external_data_helper import load_external_data_for_model
 
         load_external_data_for_model(model, base_dir)
+    if before_checker is not None:
+        before_checker(model)
     try:
         onnx.checker.check_model(model)
     except Exception as e:
