@@ -29,21 +29,38 @@ def _torch_layers():
             nn.ConvTranspose2d(3, 2, 3, stride=2, padding=1, output_padding=1),
             nn.Dropout(0.3), nn.LeakyReLU(0.2), nn.AvgPool2d(3, 2, padding=1),
             nn.Sigmoid()),
-        "misc": lambda: nn.Sequential(nn.Conv2d(3, 4, 3, groups=1, dilation=2), nn.ELU(),
-                                      nn.GroupNorm(1, 4) if False else nn.InstanceNorm2d(4),
-                                      nn.PReLU(), nn.Softplus(), nn.Hardsigmoid(),
-                                      nn.Softmax(dim=1)),
+        "misc": lambda: nn.Sequential(nn.Conv2d(3, 4, 3, dilation=2), nn.ELU(),
+                                      nn.InstanceNorm2d(4), nn.PReLU(), nn.Softplus(),
+                                      nn.Hardsigmoid(), nn.Softmax(dim=1)),
+        "pool2d": lambda: nn.Sequential(nn.MaxPool2d(3, 2, padding=1, dilation=2, ceil_mode=True),
+                                        nn.Conv2d(3, 4, 1), nn.LayerNorm([4, 6, 6]),
+                                        nn.Upsample(size=(7, 8), mode="bilinear",
+                                                    align_corners=True), nn.Identity(),
+                                        nn.Flatten(), nn.Unflatten(1, (4, 56))),
+        "one_d": lambda: nn.Sequential(nn.Conv1d(3, 4, 3, stride=2, padding=2), nn.BatchNorm1d(4),
+                                       nn.MaxPool1d(2), nn.ConvTranspose1d(4, 2, 3, stride=2),
+                                       nn.AvgPool1d(3, padding=1, count_include_pad=False),
+                                       nn.Upsample(scale_factor=3, mode="linear")),
+        "three_d": lambda: nn.Sequential(nn.Conv3d(3, 4, 3, padding=1), nn.BatchNorm3d(4),
+                                         nn.ReLU(), nn.MaxPool3d(2),
+                                         nn.ConvTranspose3d(4, 2, 2, stride=2),
+                                         nn.AvgPool3d(2, stride=1), nn.Tanh()),
     }
+
+
+_SHAPES = {"one_d": (3, 16), "three_d": (3, 6, 6, 6)}
 
 
 @pytest.mark.torch
 @pytest.mark.parametrize("name", ["conv_bn_relu6", "lrn", "upsample", "adaptive",
-                                  "adaptive_max", "convt_dropout", "misc"])
+                                  "adaptive_max", "convt_dropout", "misc", "pool2d", "one_d",
+                                  "three_d"])
 def test_torch_export_imports_with_output_and_input_gradient(name):
     torch = pytest.importorskip("torch")
     torch.manual_seed(0)
     net = _torch_layers()[name]().eval()
-    x = torch.randn(2, 3, 12, 12)
+    shape = _SHAPES.get(name, (3, 12, 12))
+    x = torch.randn(2, *shape)
     buf = io.BytesIO()
     torch.onnx.export(net, (x,), buf, opset_version=17, dynamo=False,
                       input_names=["x"], output_names=["y"],
@@ -51,7 +68,7 @@ def test_torch_export_imports_with_output_and_input_gradient(name):
                       do_constant_folding=True)
     model = ac.onnx.load(buf.getvalue())
     for batch in (2, 3):
-        xt = torch.randn(batch, 3, 12, 12, requires_grad=True)
+        xt = torch.randn(batch, *shape, requires_grad=True)
         yt = net(xt)
         w = torch.randn(yt.shape)
         (yt * w).sum().backward()
@@ -60,6 +77,46 @@ def test_torch_export_imports_with_output_and_input_gradient(name):
         np.testing.assert_allclose(ya.numpy(), yt.detach().numpy(), rtol=1e-4, atol=1e-5)
         (ya * ac.tensor(w.numpy())).sum().backward()
         np.testing.assert_allclose(xa.grad.numpy(), xt.grad.numpy(), rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("loss", ["ce", "ce_weighted", "nll", "mse"])
+def test_torch_losses_import(loss):
+    torch = pytest.importorskip("torch")
+    nn = torch.nn
+    torch.manual_seed(0)
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Linear(6, 4)
+            self.loss = {"ce": nn.CrossEntropyLoss(),
+                         "ce_weighted": nn.CrossEntropyLoss(torch.tensor([1.0, 2.0, 0.5, 1.0]),
+                                                            ignore_index=2, reduction="sum"),
+                         "nll": nn.NLLLoss(), "mse": None}[loss]
+
+        def forward(self, x, t):
+            y = self.fc(x)
+            if loss == "mse":
+                return nn.functional.mse_loss(y, nn.functional.one_hot(t, 4).float())
+            if loss == "nll":
+                return self.loss(torch.log_softmax(y, 1), t)
+            return self.loss(y, t)
+
+    net = Net()
+    x, t = torch.randn(5, 6), torch.tensor([0, 3, 2, 1, 2])
+    buf = io.BytesIO()
+    torch.onnx.export(net, (x, t), buf, opset_version=17, dynamo=False,
+                      input_names=["x", "t"], dynamic_axes={"x": {0: "N"}, "t": {0: "N"}})
+    model = ac.onnx.load(buf.getvalue())
+    want = net(x, t)
+    want.backward()
+    got = model(ac.tensor(x.numpy()), ac.tensor(t.numpy()))
+    np.testing.assert_allclose(got.numpy(), want.detach().numpy(), rtol=1e-5, atol=1e-6)
+    got.backward()
+    grads = dict(model.named_parameters())
+    np.testing.assert_allclose(grads["fc.weight"].grad.numpy(), net.fc.weight.grad.numpy(),
+                               rtol=1e-5, atol=1e-6)
 
 
 def _lenet_proto():

@@ -384,3 +384,35 @@ def _einsum(ctx, attrs, *xs):
     if not any(is_float(x) for x in xs):
         return const(np.einsum(eq, *[arr(x) for x in xs]))
     return ops.einsum(eq, *xs)
+
+
+# ---- integer shape arithmetic (what exporters emit around Reshape/Unflatten) -------------
+
+@handles("Mod")
+def _mod(ctx, attrs, a, b):
+    a, b = T(a), T(b)
+    fmod = bool(attrs.get("fmod", 0))
+    if not (is_float(a) or is_float(b)):
+        fn = np.fmod if fmod else np.mod
+        return const(fn(arr(a), arr(b)).astype(np.result_type(arr(a), arr(b))))
+    a, b = same_float(a, b)
+    q = a / b
+    # fmod truncates the quotient toward zero, mod floors it (Python's sign convention)
+    whole = ops.sign(q) * const(np.floor(np.abs(arr(q)))) if fmod else const(np.floor(arr(q)))
+    return a - whole * b
+
+
+@handles("ReduceProd")
+def _reduce_prod(ctx, attrs, x, axes=None):
+    a = arr(x)
+    ax = ints(axes) if (ctx.opset >= 18 and axes is not None) else attrs.get("axes")
+    if not ax:
+        if attrs.get("noop_with_empty_axes", 0):
+            return T(x)
+        ax = list(range(a.ndim))
+    if is_float(T(x)):
+        ctx.fail("ReduceProd of float tensors is not supported (only integer shape "
+                 "arithmetic)")
+    out = np.prod(a, axis=tuple(norm_axis(v, a.ndim) for v in ax),
+                  keepdims=bool(attrs.get("keepdims", 1)))
+    return const(np.asarray(out).astype(a.dtype))

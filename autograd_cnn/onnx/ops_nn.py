@@ -370,3 +370,26 @@ def _gradient(ctx, attrs, *inputs):
         out = ctx.env[y]
         seed = ops.sum(out) if out.ndim else out
         return tuple(gradients(seed, targets))
+
+
+# ---- losses (what torch.onnx.export writes for NLLLoss / CrossEntropyLoss) ---------------
+
+def _nll(ctx, attrs, logp, target, weight):
+    from .. import functional as F
+
+    kw = dict(reduction=attrs.get("reduction", "mean"))
+    if "ignore_index" in attrs:
+        kw["ignore_index"] = int(attrs["ignore_index"])
+    return F.nll_loss(logp, T(target), None if weight is None else T(weight), **kw)
+
+
+@handles("NegativeLogLikelihoodLoss")
+def _nll_loss(ctx, attrs, x, target, weight=None):
+    return _nll(ctx, attrs, T(x), target, weight)
+
+
+@handles("SoftmaxCrossEntropyLoss")
+def _softmax_ce(ctx, attrs, x, target, weight=None):
+    logp = ops.log_softmax(T(x), 1)
+    loss = _nll(ctx, attrs, logp, target, weight)
+    return (loss, logp) if ctx.n_outputs > 1 else loss

@@ -281,3 +281,16 @@ def _if(ctx, attrs, cond):
 
     branch = attrs["then_branch"] if bool(arr(cond).reshape(-1)[0]) else attrs["else_branch"]
     return tuple(run_subgraph(ctx, branch))
+
+
+@handles("OneHot")
+def _one_hot(ctx, attrs, indices, depth, values):
+    idx = arr(indices).astype(np.int64)
+    d = int(arr(depth).reshape(-1)[0])
+    off, on = arr(values).reshape(-1)[:2]
+    idx = np.where(idx < 0, idx + d, idx)
+    axis = attrs.get("axis", -1)
+    hot = idx[..., None] == np.arange(d)
+    out = np.where(hot, on, off).astype(arr(values).dtype)
+    nd = out.ndim
+    return const(np.moveaxis(out, -1, norm_axis(axis, nd)))
