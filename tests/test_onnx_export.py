@@ -87,6 +87,50 @@ def test_gradient_graph_of_an_expression_exports():
     _check_against_ort(mp, ac.grad(f), [[(4, 5)], [(9, 5)]])
 
 
+@pytest.mark.parametrize("name,symbolic", [("lenet", True), ("resnet_cifar", True),
+                                           ("mixed", False)])
+def test_training_gradient_graph_of_a_cnn_exports(name, symbolic):
+    """d loss / d params of a CNN in ONNX: conv weight gradients, max-pool index scatters,
+    average-pool and adaptive-pool transposes, LRN and upsampling index-adds, NLL."""
+    F = ac.functional
+    nn = ac.nn
+    model, shape, ncls = {
+        "lenet": (M.LeNet5(), (2, 1, 32, 32), 10),
+        "resnet_cifar": (M.resnet_cifar(8), (2, 3, 16, 16), 10),
+        # (traced at a fixed batch: the pad VJP slices the batch dim, which the tracer
+        # cannot yet make symbolic)
+        "mixed": (nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+                                nn.Conv2d(4, 4, 3, groups=2, stride=2, padding=1),
+                                nn.LocalResponseNorm(3), nn.Upsample(scale_factor=2),
+                                nn.AdaptiveAvgPool2d((3, 3)), nn.Flatten(), nn.Linear(36, 5)),
+                  (2, 3, 12, 12), 5),
+    }[name]
+    model.eval()
+    params = list(model.parameters())
+
+    def grads(x, t):
+        return tuple(ac.gradients(F.cross_entropy(model(x), t), params))
+
+    t = ac.tensor(np.arange(shape[0]) % ncls)
+    if symbolic:
+        g = ac.trace(grads, ac.ShapeSpec((None,) + shape[1:]), ac.ShapeSpec((None,), "int64"),
+                     params=model)
+    else:
+        g = ac.trace(grads, ac.randn(*shape), t, params=model)
+    mp = ac.onnx.to_model(None, None, graph=g)
+    onnx.checker.check_model(mp, full_check=True)
+    sess = ort.InferenceSession(mp.SerializeToString(), providers=["CPUExecutionProvider"])
+    for n in (shape[0], 5) if symbolic else (shape[0],):
+        x, tn = ac.randn(n, *shape[1:], seed=n), ac.tensor(np.arange(n) % ncls)
+        ours = grads(x, tn)
+        theirs = sess.run(None, dict(zip([i.name for i in sess.get_inputs()],
+                                         [x.numpy(), tn.numpy()])))
+        assert len(theirs) == len(params)
+        for a, b in zip(ours, theirs):
+            np.testing.assert_allclose(b, a.numpy(), rtol=1e-4,
+                                       atol=1e-5 * float(np.abs(a.numpy()).max() + 1))
+
+
 def test_native_ops_are_used():
     model = ac.nn.Sequential(
         ac.nn.Conv2d(3, 4, 3, padding=1, dilation=1), ac.nn.MaxPool2d(3, 2, ceil_mode=True),
@@ -162,9 +206,10 @@ def test_registry_lists_export_rules():
     assert set(table) == set(REGISTRY)
     missing = sorted(n for n, ok in table.items() if not ok)
     # Forward ops all export; what remains are training/backward-only primitives.
-    assert missing == sorted([
-        "avg_pool_backward", "conv_weight_grad", "dropout_mask", "fftconvolve", "fold",
-        "index_add", "nll_loss_backward", "pool_gather", "pool_scatter", "unfold"]), missing
+    # what remains: an RNG ONNX cannot reproduce, im2col/col2im, FFT convolution, and the
+    # second-order pool_gather
+    assert missing == sorted(["dropout_mask", "fftconvolve", "fold", "pool_gather",
+                              "unfold"]), missing
 
 
 def test_loss_functions_export():

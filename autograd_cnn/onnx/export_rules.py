@@ -343,14 +343,6 @@ def _conv_transpose(node, ctx):
                     output_padding=[int(v) for v in p["output_padding"]])
 
 
-@rule("max_pool1d", "max_pool2d", "max_pool3d")
-def _max_pool(node, ctx):
-    p = node.params
-    return ctx.make("MaxPool", [_x(node, ctx)], kernel_shape=list(p["kernel_size"]),
-                    strides=list(p["stride"]), pads=_pads(p["padding"]),
-                    dilations=list(p["dilation"]), ceil_mode=int(bool(p["ceil_mode"])))
-
-
 @rule("avg_pool1d", "avg_pool2d", "avg_pool3d")
 def _avg_pool(node, ctx):
     p = node.params
@@ -479,3 +471,6 @@ def _bce(node, ctx):
     pos = ctx.make("Mul", [y, log_x])
     neg = ctx.make("Mul", [ctx.make("Sub", [one, y]), log_1mx])
     return ctx.make("Neg", [ctx.make("Add", [pos, neg])])
+
+
+from . import export_rules_grad  # noqa: E402,F401  (the backward primitives' rules)

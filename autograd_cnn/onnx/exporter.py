@@ -32,6 +32,7 @@ class ExportContext:
         self._count = 0
         self._symbols: dict[str, tuple[str, int]] = {}
         self._consts: dict[tuple, str] = {}
+        self.consumers: dict[int, list] = {}
 
     # -- names ------------------------------------------------------------------------
     def fresh(self, hint="t") -> str:
@@ -49,6 +50,10 @@ class ExportContext:
 
     def bind(self, value, name):
         self.names[id(value)] = name
+
+    def aux_used(self, node) -> bool:
+        """Whether a node's auxiliary output (e.g. max-pool indices) is read later."""
+        return len(node.outputs) > 1 and id(node.outputs[1]) in self.consumers
 
     # -- emission ---------------------------------------------------------------------
     def make(self, op_type, inputs, n_outputs=1, **attrs):
@@ -180,7 +185,7 @@ def to_model(model_or_fn, example_args, *, opset: int = DEFAULT_OPSET, dynamic_b
         ctx.initializers.append(numpy_helper.from_array(np.array(data, order="C"), v.name))
         ctx.bind(v, v.name)
     ctx.define_symbols()
-    consumers = {}
+    consumers = ctx.consumers
     for node in graph.nodes:
         for v in node.inputs:
             consumers.setdefault(id(v), []).append(node)
