@@ -246,3 +246,41 @@ def test_export_import_round_trip():
     back = ac.onnx.load(mp)
     with ac.no_grad():
         np.testing.assert_allclose(back(x).numpy(), model(x).numpy(), rtol=1e-4, atol=1e-5)
+
+
+def _grad_fns():
+    F = ac.functional
+    return {  # name: (input shapes, fn of them); conv cases differentiate the weight too
+        "avg2d_ceil_excl": ([(2, 3, 7, 8)], lambda x: F.avg_pool2d(
+            x, 3, 2, padding=1, ceil_mode=True, count_include_pad=False)),
+        "avg1d_override": ([(2, 3, 9)], lambda x: F.avg_pool1d(x, 3, 2, divisor_override=2)),
+        "avg3d": ([(1, 2, 5, 6, 4)], lambda x: F.avg_pool3d(x, 2, 1, padding=1)),
+        "adaptive_avg": ([(2, 3, 7, 5)], lambda x: F.adaptive_avg_pool2d(x, (3, 2))),
+        "conv1d_dilated": ([(2, 3, 11), (4, 3, 3)], lambda x, w: F.conv1d(
+            x, w, stride=2, padding=2, dilation=2)),
+        "conv3d_groups": ([(1, 4, 5, 6, 5), (4, 2, 2, 3, 2)], lambda x, w: F.conv3d(
+            x, w, stride=(1, 2, 1), padding=1, groups=2)),
+        "conv2d_asym": ([(2, 3, 6, 7), (4, 3, 3, 2)], lambda x, w: F.conv2d(
+            x, w, padding=((1, 0), (2, 1)), stride=(2, 1))),
+        "max3d_ceil": ([(1, 2, 5, 6, 7)], lambda x: F.max_pool3d(x, 2, 2, ceil_mode=True)),
+        "max1d_dilated": ([(2, 3, 11)], lambda x: F.max_pool1d(x, 3, 2, padding=1,
+                                                               dilation=2)),
+        "getitem": ([(4, 5, 6)], lambda x: x[1:3, :, 2] * 2.0
+                    + x[:, [0, 2, 2], 1:4].sum(axis=1)[:2, :1]),
+    }
+
+
+@pytest.mark.parametrize("name", sorted(_grad_fns()))
+def test_gradient_of_each_backward_primitive_exports(name):
+    """Gradients of single ops traced and run in onnxruntime: the rule of each backward
+    primitive (conv_weight_grad, avg_pool_backward, pool_scatter, index_add) against the
+    library's own VJP."""
+    shapes, fn = _grad_fns()[name]
+    args = [ac.randn(*s, seed=i) for i, s in enumerate(shapes)]
+    cot = ac.randn(*fn(*args).shape, seed=10)
+    argnums = tuple(range(len(shapes)))
+    grad_fn = ac.grad(lambda *xs: ac.sum(fn(*xs) * cot), argnums=argnums)
+    g = ac.trace(grad_fn, *args)
+    mp = ac.onnx.to_model(None, None, graph=g)
+    onnx.checker.check_model(mp, full_check=True)
+    _check_against_ort(mp, grad_fn, [shapes])

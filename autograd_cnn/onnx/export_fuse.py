@@ -37,6 +37,10 @@ class _Uses:
             any(u is g for g in group) for u in self.by.get(id(value), []))
 
 
+def _is_full(p):
+    return isinstance(p, slice) and p == slice(None)
+
+
 def _prod(value, op):
     p = value.producer
     return p if p is not None and p.op == op else None
@@ -145,13 +149,13 @@ def _lrn(div, uses):
     if size % 2 == 0 or [tuple(p) for p in pad.params["pad_width"]] != want or \
             pad.params.get("value", 0) != 0:
         return None
-    starts = sorted(g.params["index"][1].start for g in leaves)
     for g in leaves:
         idx = g.params["index"]
-        if not (isinstance(idx, tuple) and len(idx) == 2 and idx[0] == slice(None)
+        if not (isinstance(idx, tuple) and len(idx) == 2 and _is_full(idx[0])
                 and isinstance(idx[1], slice) and idx[1].step in (None, 1)
                 and idx[1].stop - idx[1].start == c):
             return None
+    starts = sorted(g.params["index"][1].start for g in leaves)
     if starts != list(range(size)):
         return None
     group = [sq, pad, *leaves, *adds, mul_a, add_k, pw, div]
@@ -171,7 +175,7 @@ def _nearest(g, uses, opset):
     axis = len(idx) - 1
     src = idx[-1]
     x = g.inputs[0]
-    if not (all(p == slice(None) for p in idx[:-1]) and isinstance(src, np.ndarray)
+    if not (all(_is_full(p) for p in idx[:-1]) and isinstance(src, np.ndarray)
             and src.ndim == 1 and src.dtype.kind in "iu" and isinstance(x.shape[axis], int)):
         return None
     n_in, n_out = x.shape[axis], len(src)

@@ -112,7 +112,7 @@ def _avg_matrices(params):
         for o in range(out_sp[d]):
             for t in tab[o]:
                 if t >= 0:
-                    a[o, t] += 1.0 / div[o] if len(div) > 1 or out_sp[d] == 1 else 1.0 / div[0]
+                    a[o, t] += 1.0 / div[o]
         mats.append(a)
     return mats
 
