@@ -195,6 +195,12 @@ def test_primitive_without_rule_raises_export_error_naming_it():
         ac.onnx.to_model(f, ac.randn(1, 4, 4))
 
 
+def test_training_mode_dropout_is_refused_with_a_hint():
+    model = ac.nn.Sequential(ac.nn.Linear(3, 3), ac.nn.Dropout(0.5)).train()
+    with pytest.raises(ExportError, match="'dropout_mask'.*eval"):
+        ac.onnx.to_model(model, ac.randn(2, 3))
+
+
 def test_training_mode_bn_is_refused():
     model = ac.nn.Sequential(ac.nn.Conv2d(1, 2, 3), ac.nn.BatchNorm2d(2)).train()
     with pytest.raises(ExportError, match="eval"):

@@ -153,6 +153,7 @@ def _lrn(div, uses):
         idx = g.params["index"]
         if not (isinstance(idx, tuple) and len(idx) == 2 and _is_full(idx[0])
                 and isinstance(idx[1], slice) and idx[1].step in (None, 1)
+                and idx[1].start is not None and idx[1].stop is not None
                 and idx[1].stop - idx[1].start == c):
             return None
     starts = sorted(g.params["index"][1].start for g in leaves)

@@ -200,9 +200,11 @@ def to_model(model_or_fn, example_args, *, opset: int = DEFAULT_OPSET, dynamic_b
             continue
         rule = node.prim.export
         if rule is None:
+            hint = (": dropout in training mode draws random masks; export a model in "
+                    "eval() mode") if node.op == "dropout_mask" else ""
             raise ExportError(
                 f"primitive {node.op!r} has no ONNX export rule (node {node.outputs[0].name} "
-                f"at {node.where or '?'})")
+                f"at {node.where or '?'}){hint}")
         out = rule(node, ctx)
         outs = out if isinstance(out, (list, tuple)) else [out]
         for i, v in enumerate(node.outputs):
