@@ -12,7 +12,7 @@ import warnings
 import pytest
 
 onnx = pytest.importorskip("onnx")
-import onnx.backend.test  # noqa: E402
+import onnx.backend.test  # noqa: E402,F811
 from onnx.backend.test.loader import load_model_tests  # noqa: E402
 
 import autograd_cnn.onnx.backend as backend  # noqa: E402

@@ -2,7 +2,6 @@
 parameters, train/eval, tracing, per-node agreement with onnxruntime, safety checks."""
 
 import io
-import os
 
 import numpy as np
 import pytest

@@ -204,7 +204,6 @@ def _index_add(node, ctx):
 
 @rule("nll_loss_backward")
 def _nll_loss_backward(node, ctx):
-    from onnx import TensorProto
 
     g, target = _in(node), _in(node, 1)
     shape = tuple(node.params["shape"])

@@ -19,9 +19,9 @@ import numpy as np
 from ..errors import OnnxImportError
 from ..nn.module import Module, Parameter
 from ..tensor import Tensor, as_tensor
+from . import ops_nn, ops_resize, ops_shape  # noqa: F401  (register their handlers)
 from ._common import NodeContext, attributes, const
 from .ops_basic import HANDLERS
-from . import ops_nn, ops_resize, ops_shape  # noqa: F401  (register their handlers)
 from .safety import read_model
 
 _TRAINING_DOMAIN = "ai.onnx.preview.training"

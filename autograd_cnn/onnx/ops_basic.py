@@ -11,7 +11,6 @@ from __future__ import annotations
 import numpy as np
 
 from .. import ops
-from ..tensor import Tensor
 from ._common import T, arr, const, ints, is_float, norm_axis, same_float
 
 #: (domain, op_type) -> handler; "" is the default ONNX domain.
@@ -229,7 +228,8 @@ def _reduce(name, fn, input_since):
                 fill = _EMPTY[name]
                 if a.dtype == bool:
                     fill = name in ("ReduceMin",)
-                shape = tuple(1 if i in ax else n for i, n in enumerate(a.shape) if keep or i not in ax)
+                shape = tuple(1 if i in ax else n for i, n in enumerate(a.shape)
+                              if keep or i not in ax)
                 return const(np.full(shape, fill, dtype=a.dtype if a.dtype.kind == "f"
                                      else np.float32).astype(a.dtype))
             if name == "ReduceLogSumExp":

@@ -16,7 +16,6 @@ import numpy as np
 
 from .. import ops
 from ..primitive import REGISTRY
-from ..tensor import Tensor
 from ._common import T, arr, const, ints, is_float, norm_axis
 from .ops_basic import handles
 
