@@ -1,13 +1,14 @@
 """Export-time pattern matching: groups of primitives that ONNX has one op for.
 
-Batch norm, local response norm and interpolation are composites in this library (a
-batch norm in eval mode is ``(x - mean) / sqrt(var + eps) * w + b`` over reshaped
-buffers; LRN a padded window sum; ``interpolate`` a gather or a matmul with a constant
-interpolation matrix per axis). The exporter asks :func:`plan` for the groups it can
-replace with the native ``BatchNormalization``, ``LRN`` and ``Resize``; a group is
-only taken when its intermediate values are used inside it alone and, for Resize, when
-ONNX's own resize formula reproduces the constant (checked numerically), so the native
-op computes exactly what the composite did. Anything else exports op by op.
+Batch norm and local response norm are composites in this library (a batch norm in eval
+mode is ``(x - mean) / sqrt(var + eps) * w + b`` over reshaped buffers; LRN a padded
+window sum), and a nearest resize imported from ONNX is a gather. The exporter asks
+:func:`plan` for the groups it can replace with the native ``BatchNormalization``,
+``LRN`` and ``Resize``; a group is only taken when its intermediate values are used
+inside it alone and the native op computes exactly what the composite did (LRN: odd
+sizes; Resize: ONNX's index formula reproduces the gather's indices). Anything else
+exports op by op. (``interpolate``'s ``resample_axis`` has its own rule, in
+:mod:`autograd_cnn.onnx.export_rules_resample`.)
 """
 
 from __future__ import annotations
@@ -192,74 +193,6 @@ def _nearest(g, uses, opset):
     return [g], g, emit
 
 
-def _linear_group(pm, src, rr, mm, rb, mat, uses):
-    x = pm.inputs[0] if pm is not None else src
-    nd = x.ndim
-    if pm is not None:
-        dims = list(pm.params["dims"])
-        moved = [i for i in range(nd) if dims[i] != i]
-        if len(moved) != 2 or nd - 1 not in moved or not uses.private(src, [rr]):
-            return None
-        axis = min(moved)
-    else:
-        axis = nd - 1
-    if axis < 2 or not isinstance(x.shape[axis], int):
-        return None
-    n_in, n_out = mat.data.shape
-    if x.shape[axis] != n_in or tuple(rr.params["shape"])[-1] != n_in:
-        return None
-    group, last = [rr, mm, rb], rb
-    if pm is not None:
-        pb = uses.sole(rb.outputs[0], "permute")
-        if pb is None or list(pb.params["dims"]) != dims:
-            return None
-        group = [pm] + group + [pb]
-        last = pb
-    out_shape = list(x.shape)
-    out_shape[axis] = n_out
-    if list(last.outputs[0].shape) != out_shape:
-        return None
-    if not all(uses.private(n.outputs[0], group) for n in group if n is not last):
-        return None
-    return group, last, x, axis, n_in, n_out
-
-
-def _linear(mm, uses, opset):
-    from .ops_resize import _axis_matrix
-
-    rows, mat = mm.inputs
-    if opset < 18 or mat.kind != "const" or mat.data is None or mat.data.ndim != 2:
-        return None
-    rr = _prod(rows, "reshape")
-    rb = uses.sole(mm.outputs[0], "reshape")
-    if rr is None or rb is None:
-        return None
-    src = rr.inputs[0]
-    found = None
-    for pm in (_prod(src, "permute"), None):  # the axis moved last by a permute, or last
-        found = _linear_group(pm, src, rr, mm, rb, mat, uses)
-        if found is not None:
-            break
-    if found is None:
-        return None
-    group, last, x, axis, n_in, n_out = found
-    ctm = None
-    for mode in ("half_pixel", "align_corners"):
-        m, b = _axis_matrix(n_in, n_out, n_out / n_in, "linear", mode, "round_prefer_floor",
-                            -0.75, False, False, None, 0.0)
-        if not np.any(b) and np.allclose(m, mat.data, rtol=1e-6, atol=1e-7):
-            ctm = mode
-            break
-    if ctm is None:
-        return None
-
-    def emit(ctx):
-        return ctx.make("Resize", [ctx.name(x), "", "", ctx.ints([n_out])], axes=[axis],
-                        mode="linear", coordinate_transformation_mode=ctm)
-
-    return group, last, emit
-
-
 def plan(graph, opset):
     """``(skip, emit)``: ids of nodes replaced by a native op, and ``id(last node) ->
     emit(ctx)`` producing the native op's output name."""
@@ -275,8 +208,6 @@ def plan(graph, opset):
             found = _lrn(node, uses)
         elif node.op == "getitem":
             found = _nearest(node, uses, opset)
-        elif node.op == "matmul":
-            found = _linear(node, uses, opset)
         if found is None:
             continue
         group, last, emit = found

@@ -418,13 +418,13 @@ def _int64(ctx, value):
                                                                    to=TensorProto.INT64)
 
 
-@rule("gather")
+@rule("take_along_dim")
 def _gather(node, ctx):
     return ctx.make("GatherElements", [_x(node, ctx), _int64(ctx, _in(node, 1))],
                     axis=int(node.params["dim"]))
 
 
-@rule("scatter_add")
+@rule("scatter_add_along_dim")
 def _scatter_add(node, ctx):
     from onnx import numpy_helper
 
@@ -473,4 +473,46 @@ def _bce(node, ctx):
     return ctx.make("Neg", [ctx.make("Add", [pos, neg])])
 
 
-from . import export_rules_grad  # noqa: E402,F401  (the backward primitives' rules)
+# ---- more elementwise --------------------------------------------------------------------
+
+for _name, _op in {"erf": "Erf", "sin": "Sin", "cos": "Cos", "clone": "Identity"}.items():
+    REGISTRY[_name].defexport(_unary(_op))
+
+
+@rule("clip_tensor")
+def _clip_tensor(node, ctx):
+    y = _x(node, ctx)
+    for v, which in zip(node.inputs[1:], node.params["which"]):
+        y = ctx.make("Max" if which == "min" else "Min", [y, ctx.name(v)])
+    return y
+
+
+@rule("div_rounded")
+def _div_rounded(node, ctx):
+    a, b = _x(node, ctx), _x(node, ctx, 1)
+    mode = node.params["rounding_mode"]
+    if np.dtype(_in(node).dtype).kind == "f":
+        q = ctx.make("Div", [a, b])
+        if mode == "floor":
+            return ctx.make("Floor", [q])
+        return ctx.make("Mul", [ctx.make("Sign", [q]), ctx.make("Floor", [ctx.make("Abs", [q])])])
+    q = ctx.make("Div", [a, b])  # ONNX integer Div truncates
+    if mode == "trunc":
+        return q
+    # floor: one less where the remainder is non-zero and the signs differ
+    rem = ctx.make("Mod", [a, b], fmod=1)
+    zero = ctx.scalar(0, _in(node))
+    fix = ctx.make("And", [ctx.make("Not", [ctx.make("Equal", [rem, zero])]),
+                           ctx.make("Xor", [ctx.make("Less", [a, zero]),
+                                            ctx.make("Less", [b, zero])])])
+    return ctx.make("Sub", [q, ctx.make("Cast", [fix], to=_onnx_dtype(_in(node).dtype))])
+
+
+def _onnx_dtype(dt):
+    from onnx import helper
+
+    return helper.np_dtype_to_tensor_dtype(np.dtype(dt))
+
+
+# the backward primitives' rules, and resample_axis with its adjoint
+from . import export_rules_grad, export_rules_resample  # noqa: E402,F401

@@ -85,6 +85,10 @@ def _max_pool_with_indices(node, ctx):
 
 @rule("pool_scatter")
 def _pool_scatter(node, ctx):
+    return _plane_scatter(node, ctx, reduction="add")
+
+
+def _plane_scatter(node, ctx, reduction):
     g = _in(node)
     plane = tuple(int(v) for v in node.params["plane"])
     nd = len(plane)
@@ -95,7 +99,7 @@ def _pool_scatter(node, ctx):
     zeros = ctx.make("Mul", [ctx.make("Slice", [g2, ctx.ints([0]), ctx.ints([1]),
                                                 ctx.ints([1])]),
                              ctx.const(np.zeros((1, math.prod(plane)), np.dtype(g.dtype)))])
-    out = ctx.make("ScatterElements", [zeros, i2, g2], axis=1, reduction="add")
+    out = ctx.make("ScatterElements", [zeros, i2, g2], axis=1, reduction=reduction)
     return ctx.make("Reshape", [out, ctx.shape(lead + plane)])
 
 
@@ -200,6 +204,48 @@ def _index_add(node, ctx):
         y = ctx.make("Pad", [y, ctx.ints([w[0] for w in widths] + [w[1] for w in widths]),
                              ctx.const(np.zeros((), np.dtype(src.dtype)))], mode="constant")
     return y
+
+
+@rule("tanh_grad")
+def _tanh_grad(node, ctx):
+    g, y = _x(node, ctx), _x(node, ctx, 1)
+    one = ctx.scalar(1.0, _in(node, 1))
+    return ctx.make("Mul", [g, ctx.make("Sub", [one, ctx.make("Mul", [y, y])])])
+
+
+@rule("sigmoid_grad")
+def _sigmoid_grad(node, ctx):
+    g, y = _x(node, ctx), _x(node, ctx, 1)
+    one = ctx.scalar(1.0, _in(node, 1))
+    return ctx.make("Mul", [ctx.make("Mul", [g, y]), ctx.make("Sub", [one, y])])
+
+
+@rule("relu_grad")
+def _relu_grad(node, ctx):
+    g, x = _x(node, ctx), _x(node, ctx, 1)
+    zero = ctx.scalar(0.0, _in(node))
+    return ctx.make("Where", [ctx.make("Greater", [x, ctx.scalar(0.0, _in(node, 1))]), g, zero])
+
+
+@rule("log_softmax_grad")
+def _log_softmax_grad(node, ctx):
+    g, y = _x(node, ctx), _x(node, ctx, 1)
+    axis = ctx.ints([int(node.params["axis"])])
+    total = ctx.make("ReduceSum", [g, axis], keepdims=1)
+    return ctx.make("Sub", [g, ctx.make("Mul", [ctx.make("Exp", [y]), total])])
+
+
+@rule("softmax_grad")
+def _softmax_grad(node, ctx):
+    g, y = _x(node, ctx), _x(node, ctx, 1)
+    axis = ctx.ints([int(node.params["axis"])])
+    total = ctx.make("ReduceSum", [ctx.make("Mul", [g, y]), axis], keepdims=1)
+    return ctx.make("Mul", [y, ctx.make("Sub", [g, total])])
+
+
+@rule("unpool_scatter")
+def _unpool_scatter(node, ctx):
+    return _plane_scatter(node, ctx, reduction="none")
 
 
 @rule("nll_loss_backward")

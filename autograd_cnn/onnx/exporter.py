@@ -33,6 +33,7 @@ class ExportContext:
         self._symbols: dict[str, tuple[str, int]] = {}
         self._consts: dict[tuple, str] = {}
         self.consumers: dict[int, list] = {}
+        self.native = True  # native ONNX ops for recognized composites (BN, LRN, Resize)
 
     # -- names ------------------------------------------------------------------------
     def fresh(self, hint="t") -> str:
@@ -172,6 +173,7 @@ def to_model(model_or_fn, example_args, *, opset: int = DEFAULT_OPSET, dynamic_b
             "the traced graph updates buffers (BatchNorm in training mode): export a model "
             "in eval() mode")
     ctx = ExportContext(graph, int(opset))
+    ctx.native = bool(native)
     inputs = []
     names = list(input_names or [])
     for i, v in enumerate(graph.inputs):

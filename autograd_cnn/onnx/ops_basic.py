@@ -222,7 +222,7 @@ def _reduce(name, fn, input_since):
                 return x
             ax = list(range(x.ndim))
         ax = tuple(sorted(norm_axis(a, x.ndim) for a in ax))
-        if x.size == 0 or not is_float(x):
+        if 0 in tuple(x.shape) or not is_float(x):
             a = arr(x)
             if a.size == 0:
                 fill = _EMPTY[name]
@@ -242,8 +242,8 @@ def _reduce(name, fn, input_since):
 
 _reduce("ReduceSum", lambda x, a, k: ops.sum(x, dim=a, keepdim=k), 13)
 _reduce("ReduceMean", lambda x, a, k: ops.mean(x, dim=a, keepdim=k), 18)
-_reduce("ReduceMax", lambda x, a, k: ops.max(x, dim=a, keepdim=k), 18)
-_reduce("ReduceMin", lambda x, a, k: ops.min(x, dim=a, keepdim=k), 18)
+_reduce("ReduceMax", lambda x, a, k: ops.amax(x, dim=a, keepdim=k), 18)
+_reduce("ReduceMin", lambda x, a, k: ops.amin(x, dim=a, keepdim=k), 18)
 _reduce("ReduceLogSumExp", lambda x, a, k: ops.logsumexp(x, dim=a, keepdim=k), 18)
 
 

@@ -227,7 +227,7 @@ def _gap(ctx, attrs, x):
 @handles("GlobalMaxPool")
 def _gmp(ctx, attrs, x):
     x = T(x)
-    return ops.max(x, dim=tuple(range(2, x.ndim)), keepdim=True)
+    return ops.amax(x, dim=tuple(range(2, x.ndim)), keepdim=True)
 
 
 @handles("MaxUnpool")

@@ -40,7 +40,7 @@ def _shape(ctx, attrs, x):
 
 @handles("Size")
 def _size(ctx, attrs, x):
-    return const(np.int64(T(x).size))
+    return const(np.int64(np.prod(T(x).shape, dtype=np.int64)))
 
 
 @handles("Concat")
@@ -49,7 +49,7 @@ def _concat(ctx, attrs, *xs):
     axis = norm_axis(attrs.get("axis", 1 if ctx.opset < 4 else 0), xs[0].ndim)
     if not any(is_float(x) for x in xs):
         return const(np.concatenate([arr(x) for x in xs], axis=axis))
-    xs = [x for x in xs if x.size or len(xs) == 1]
+    xs = [x for x in xs if 0 not in tuple(x.shape) or len(xs) == 1]
     return xs[0] if len(xs) == 1 else ops.concatenate(xs, dim=axis)
 
 
