@@ -173,6 +173,43 @@ def test_composites_export_as_native_onnx_ops(name, layer, shape, native):
                        [[shape]])
 
 
+@pytest.mark.parametrize("name", ["bicubic", "bicubic_align", "nearest_exact", "bilinear_size",
+                                  "trilinear", "area"])
+def test_interpolate_modes_export(name):
+    F = ac.functional
+    fn, shape = {
+        "bicubic": (lambda x: F.interpolate(x, scale_factor=2, mode="bicubic"), (2, 3, 5, 4)),
+        "bicubic_align": (lambda x: F.interpolate(x, size=(7, 9), mode="bicubic",
+                                                  align_corners=True), (2, 3, 5, 4)),
+        "nearest_exact": (lambda x: F.interpolate(x, size=(7, 3), mode="nearest-exact"),
+                          (2, 3, 5, 4)),
+        "bilinear_size": (lambda x: F.interpolate(x, size=(7, 9), mode="bilinear"),
+                          (2, 3, 5, 4)),
+        "trilinear": (lambda x: F.interpolate(x, scale_factor=2, mode="trilinear"),
+                      (2, 1, 3, 5, 4)),
+        # area averaging has no ONNX Resize mode: a constant matrix per axis
+        "area": (lambda x: F.interpolate(x, size=(3, 2), mode="area"), (2, 3, 5, 4)),
+    }[name]
+    mp = ac.onnx.to_model(fn, ac.randn(*shape))
+    ops = {n.op_type for n in mp.graph.node}
+    assert ("MatMul" in ops) if name == "area" else ("Resize" in ops and "MatMul" not in ops)
+    _check_against_ort(mp, fn, [[shape], [(3,) + shape[1:]]])
+
+
+def test_newer_elementwise_primitives_export():
+    def f(x):
+        y = ac.clip(ac.erf(x) + ac.sin(x) * ac.cos(x), ac.tensor(-0.5), ac.tensor(0.7))
+        return (y + ac.div(x * 7, ac.tensor(2.0), rounding_mode="floor")
+                + ac.div(x * 7, ac.tensor(2.0), rounding_mode="trunc") + x.clone()
+                + ac.softmax(x, dim=1) * ac.sigmoid(x))
+
+    mp = ac.onnx.to_model(f, ac.randn(2, 3, 4))
+    _check_against_ort(mp, f, [[(2, 3, 4)], [(5, 3, 4)]])
+    # and its gradient: softmax_grad, sigmoid_grad
+    gf = ac.grad(lambda x: ac.sum(f(x) * f(x)))
+    _check_against_ort(ac.onnx.to_model(gf, ac.randn(2, 3, 4)), gf, [[(2, 3, 4)], [(4, 3, 4)]])
+
+
 def test_even_lrn_stays_composite():
     # PyTorch's window for an even size is not ONNX's: exported op by op, still exact
     model = ac.nn.LocalResponseNorm(4).eval()
