@@ -233,7 +233,7 @@ def to_model(model_or_fn, example_args, *, opset: int = DEFAULT_OPSET, dynamic_b
 
 
 def export(model_or_fn, example_args, f, *, opset: int = DEFAULT_OPSET, dynamic_batch=True,
-           input_names=None, output_names=None):
+           input_names=None, output_names=None, native=True):
     """Export a module or function to ONNX, through :func:`autograd_cnn.trace`.
 
     Parameters
@@ -250,6 +250,9 @@ def export(model_or_fn, example_args, f, *, opset: int = DEFAULT_OPSET, dynamic_
         Make dim 0 of every tensor input symbolic (ONNX ``dim_param`` ``"N"``).
     input_names, output_names : list of str, optional
         ONNX names of the graph inputs and outputs.
+    native : bool
+        Write ONNX's BatchNormalization, LRN and Resize for the library's composites of
+        them (checked to compute the same); False exports those op by op.
 
     Returns
     -------
@@ -270,7 +273,7 @@ def export(model_or_fn, example_args, f, *, opset: int = DEFAULT_OPSET, dynamic_
     import onnx
 
     model = to_model(model_or_fn, example_args, opset=opset, dynamic_batch=dynamic_batch,
-                     input_names=input_names, output_names=output_names)
+                     input_names=input_names, output_names=output_names, native=native)
     onnx.checker.check_model(model)
     data = model.SerializeToString()
     if isinstance(f, (str, os.PathLike)):
