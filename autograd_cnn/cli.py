@@ -68,6 +68,9 @@ def build_parser() -> argparse.ArgumentParser:
     from .viz import add_graph_command
 
     add_graph_command(sub)  # ``autograd-cnn graph`` (viz.py)
+    from .onnx.cli import add_onnx_commands
+
+    add_onnx_commands(sub)  # ``autograd-cnn onnx export``; ``--onnx`` on graph/summary
     return parser
 
 
