@@ -84,6 +84,12 @@ def check_output_size(shape, what: str):
 NUMBA_MIN_ELEMENTS = 1 << 18
 #: Below this many flops, GEMMs run with one BLAS thread.
 BLAS_MIN_FLOPS = 1e7
+#: Below this many flops, the direct kernels run their serial twin (see
+#: :mod:`autograd_cnn.kernels.jit`): measured on 2 cores, LeNet-5's first conv (64 x
+#: 1x28x28, 6 filters 5x5, 15 Mflop) ran 0.50 ms serial vs 0.47 ms on 2 threads, while the
+#: depthwise shape f (29 Mflop) halves on 2 threads. Staying serial below the line also
+#: means a small CNN never compiles a parallel kernel (seconds saved on a cold cache).
+DIRECT_PARALLEL_MIN_FLOPS = 2e7
 
 _blas_libs = None
 
@@ -116,7 +122,8 @@ def _limits(elements: int, flops: float, alg: str = "direct"):
 
     prev_numba = numba.get_num_threads()
     gemm_path = alg in ("im2col", "gemm")
-    small_numba = (gemm_path or elements < NUMBA_MIN_ELEMENTS) and prev_numba > 1
+    small_numba = (gemm_path or elements < NUMBA_MIN_ELEMENTS
+                   or flops < DIRECT_PARALLEL_MIN_FLOPS) and prev_numba > 1
     libs = _blas_controllers() if (gemm_path and flops < BLAS_MIN_FLOPS) else []
     prev_blas = [c.get_num_threads() for c in libs]
     try:

@@ -3,12 +3,14 @@
 1-D and 2-D convolutions run through the same kernels with leading singleton spatial
 dims, so there is one compiled signature per dtype (float32, float64) and kernel.
 
-Every kernel is ``@njit(parallel=True, cache=True)`` with ``prange`` over an axis whose
-iterations write disjoint slices (rows of the column matrix; (sample, channel) planes
-of an input gradient; output planes; (out, in) channel pairs of a weight gradient), so
-no two threads ever add into the same element and the order of the additions into each
-element does not depend on the number of threads: parallel and serial runs are bitwise
-equal.
+The direct kernels are :class:`~autograd_cnn.kernels.jit.Twin` s (a serial and a
+``parallel=True`` build of one source, both ``cache=True``; the parallel one is compiled
+only when a call is big enough to use it), with ``prange`` over an axis whose
+iterations write disjoint slices ((sample, channel) planes of an input gradient; output
+planes; (out, in) channel pairs of a weight gradient), so no two threads ever add into
+the same element and the order of the additions into each element does not depend on
+the number of threads: parallel and serial runs are bitwise equal. im2col/col2im are
+serial: they run on the GEMM path, where BLAS owns the cores.
 
 Indexing. Arrays are flattened once, outside the parallel loop, and indexed with
 *unsigned* (uint64) offsets computed by hand. Two measured reasons: an index like
@@ -28,22 +30,24 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange, uint64
 
-_FLAGS = dict(parallel=True, cache=True, fastmath={"contract"})
+from .jit import twin
+
+_FLAGS = dict(cache=True, fastmath={"contract"})
 # the weight gradient's dot products vectorize only if their sum may be reassociated;
 # each (o, c) slice is still computed by one thread in one fixed order, so parallel and
 # serial runs stay bitwise equal
-_REDUCE_FLAGS = dict(parallel=True, cache=True, fastmath={"contract", "reassoc"})
+_REDUCE_FLAGS = dict(cache=True, fastmath={"contract", "reassoc"})
 
 U = uint64
 
 
-@njit(**_FLAGS)
+@njit(**_FLAGS)  # serial: on the GEMM path BLAS owns the cores (conv_dispatch._limits)
 def im2col(xp, n0, nb, kernel, stride, dilation, out, cols):  # pragma: no cover - numba
     """cols[(c, kd, kh, kw), b, (qd, qh, qw)] = xp[n0 + b, c, qd*sd + kd*dd, ...].
 
     xp: (N, C, Dp, Hp, Wp) padded input; cols: (C*KD*KH*KW, nb, QD*QH*QW), C-contiguous,
     written in place (the GEMM-ready layout: one matmul multiplies all nb samples).
-    Parallel over rows of cols.
+    Serial (memory-bound; it runs while BLAS owns the cores).
     """
     KD, KH, KW = U(kernel[0]), U(kernel[1]), U(kernel[2])
     sd, sh, sw = U(stride[0]), U(stride[1]), U(stride[2])
@@ -56,7 +60,7 @@ def im2col(xp, n0, nb, kernel, stride, dilation, out, cols):  # pragma: no cover
     Q = QD * QH * QW
     plane = Dp * Hp * Wp
     nbu, n0u = U(nb), U(n0)
-    for r_ in prange(C * KK):
+    for r_ in range(C * KK):
         r = U(r_)
         c = r // KK
         k = r - c * KK
@@ -82,8 +86,8 @@ def im2col(xp, n0, nb, kernel, stride, dilation, out, cols):  # pragma: no cover
 def col2im(cols, nb, kernel, stride, dilation, out, xp):  # pragma: no cover - numba
     """Adjoint of :func:`im2col`: xp[b, c, ...] += cols[(c, k), b, q] at q*s + k*d.
 
-    cols: (C*KK, nb, Q); xp: (nb, C, Dp, Hp, Wp), zeroed by the caller. Parallel over
-    (b, c) planes, each owned by one thread.
+    cols: (C*KK, nb, Q); xp: (nb, C, Dp, Hp, Wp), zeroed by the caller. Serial, like
+    :func:`im2col`.
     """
     KD, KH, KW = U(kernel[0]), U(kernel[1]), U(kernel[2])
     sd, sh, sw = U(stride[0]), U(stride[1]), U(stride[2])
@@ -96,7 +100,7 @@ def col2im(cols, nb, kernel, stride, dilation, out, xp):  # pragma: no cover - n
     Q = QD * QH * QW
     plane = Dp * Hp * Wp
     nbu = U(nb)
-    for bc_ in prange(nbu * C):
+    for bc_ in range(nbu * C):
         bc = U(bc_)
         b = bc // C
         c = bc - b * C
@@ -158,7 +162,7 @@ def _fill_padded(pbuf, xf, xbase, D_, H_, W_, pd0, ph0, pw0, Hp, Wp):  # pragma:
                 pbuf[dst + i] = xf[src + i]
 
 
-@njit(**_FLAGS)
+@twin(**_FLAGS)
 def conv_direct(x, w, groups, stride, dilation, padding, y):  # pragma: no cover - numba
     """Direct loops (best for depthwise/grouped convs): y (N, O, QD, QH, QW) overwritten
     with the correlation of the UNPADDED x (N, C, D, H, W) zero-padded by ``padding``
@@ -221,7 +225,7 @@ def conv_direct(x, w, groups, stride, dilation, padding, y):  # pragma: no cover
                                         yf[d + qw] += wv * pbuf[s + qw * sw]
 
 
-@njit(**_FLAGS)
+@twin(**_FLAGS)
 def conv_transpose_direct(y, w, groups, stride, dilation, padding, x):  # pragma: no cover
     """Direct transposed conv (input gradient): x (N, C, D, H, W) overwritten with the
     crop (by ``padding``) of the padded plane that receives sum_o w[o, c, k] * y[n, o, q]
@@ -286,7 +290,7 @@ def conv_transpose_direct(y, w, groups, stride, dilation, padding, x):  # pragma
                     xf[dst + i] = acc[src + i]
 
 
-@njit(**_REDUCE_FLAGS)
+@twin(**_REDUCE_FLAGS)
 def conv_weight_grad_direct(x, g, groups, stride, dilation, padding, dw_out):  # pragma: no cover
     """Direct weight gradient: dw_out (O, Cg, KD, KH, KW) overwritten with
     sum_{n, q} g[n, o, q] * xpad[n, c, q*s + k*d], x (N, C, D, H, W) unpadded and padded
