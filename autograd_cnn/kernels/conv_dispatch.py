@@ -161,6 +161,22 @@ def _buffer(name: str, size: int, dtype) -> np.ndarray:
     return buf[:size]
 
 
+def _half_in_float32(fn):
+    """Run ``fn`` on float16 arrays in float32 and round its result back to float16 (the
+    kernels exist for float32 and float64 only; PyTorch, too, returns float16)."""
+    import functools
+
+    @functools.wraps(fn)
+    def run(a, b, *args, **kwargs):
+        if a.dtype != np.float16 and getattr(b, "dtype", None) != np.float16:
+            return fn(a, b, *args, **kwargs)
+        a = a.astype(np.float32)
+        b = b.astype(np.float32) if isinstance(b, np.ndarray) and b.dtype.kind == "f" else b
+        return fn(a, b, *args, **kwargs).astype(np.float16)
+
+    return run
+
+
 def _float_dtype(*arrays):
     dt = np.result_type(*arrays)
     return dt if dt in (np.float32, np.float64) else np.dtype(np.float64)
@@ -210,8 +226,12 @@ def _pad5(x5, padding3):
     return xp
 
 
-def choose_algorithm(kind, x_shape, w_shape, stride, padding, groups, dilation=None) -> str:
+def choose_algorithm(kind, x_shape, w_shape, stride, padding, groups, dilation=None,
+                     allow_fft=True) -> str:
     """The measured choice (benchmarks/results_conv.md): GEMM for 1x1/stride 1/no padding;
+    the FFT for stride-1 undilated forward convs of at least :data:`FFT_MIN_TAPS` taps
+    (``allow_fft``; :func:`conv_forward` then checks that it is accurate on the data, see
+    :func:`fft_is_accurate`);
     direct loops for grouped convs with few channels per group (depthwise) and for convs
     whose GEMM would have a tiny inner dimension C/groups * prod(K) <= 32 (LeNet's first
     layer: 1 channel, 5x5); im2col + GEMM for the rest."""
@@ -221,7 +241,7 @@ def choose_algorithm(kind, x_shape, w_shape, stride, padding, groups, dilation=N
     dilation = dilation or (1,) * len(stride)
     if k == 1 and all(s == 1 for s in stride) and not any(lo or hi for lo, hi in padding):
         return "gemm"
-    if (kind == "conv" and k >= FFT_MIN_TAPS and all(s == 1 for s in stride)
+    if (kind == "conv" and allow_fft and k >= FFT_MIN_TAPS and all(s == 1 for s in stride)
             and all(d == 1 for d in dilation)):
         return "fft"
     if (groups > 1 and cg * og <= 64) or cg * k <= 32:
@@ -254,10 +274,58 @@ def _check_alg(algorithm, kind, x_shape, w_shape, stride, padding, groups, dilat
     return algorithm
 
 
+#: Largest dynamic range ``max|x| max|w| / (s_x s_w)`` (``s``: typical magnitude, the
+#: median of the nonzero absolute values) at which ``auto`` still uses the FFT, per input
+#: dtype; see :func:`fft_is_accurate`.
+FFT_MAX_RANGE = {np.dtype(np.float32): 1e6, np.dtype(np.float64): 1e3}
+
+
+def _typical_magnitude(a) -> float:
+    """Median of the nonzero absolute values (of at most 65536 evenly spaced samples)."""
+    flat = a.reshape(-1)
+    sample = np.abs(flat[:: max(1, flat.size // 65536)])
+    sample = sample[sample > 0]
+    return float(np.median(sample)) if sample.size else 0.0
+
+
+def _all_finite(*arrays) -> bool:
+    return all(not a.size or math.isfinite(float(np.max(np.abs(a)))) for a in arrays)
+
+
+def fft_is_accurate(x, w, padding=None) -> bool:
+    """Whether the FFT conv of x with w is as accurate as the direct sum, so that
+    ``algorithm="auto"`` may use it.
+
+    The FFT fails in two ways the direct sum does not. (1) Every output mixes every
+    input: one NaN or inf anywhere makes the whole output NaN, where the direct sum
+    keeps it inside its receptive field; so all values must be finite. (2) Its rounding
+    error is global, about ``eps * log2(n) * max|x| * max|w|`` at *every* output, where
+    the direct sum's is local, ``eps * sum |x| |w|`` over the window: next to large values
+    small outputs drown (float32 FFT: off by 0.19). So the FFT runs in float64
+    (:func:`_conv_fft`), which puts its error 2**29 below float32's rounding, and is used
+    only when the dynamic range ``max|x| max|w| / (s_x s_w)``, with ``s`` the typical
+    (median nonzero) magnitude, is at most :data:`FFT_MAX_RANGE` of the dtype: 1e6 for
+    float32 (the FFT's error stays below 1e-8 of a typical product, under float32's
+    ulp), 1e3 for float64 (within about 1e-12 relative of the direct float64 sum).
+    ``padding`` is accepted for symmetry with the conv call and not needed."""
+    mx = float(np.max(np.abs(x))) if x.size else 0.0
+    mw = float(np.max(np.abs(w))) if w.size else 0.0
+    if not (math.isfinite(mx) and math.isfinite(mw)):  # NaN propagates through max
+        return False
+    if mx == 0.0 or mw == 0.0:
+        return True
+    limit = FFT_MAX_RANGE.get(np.result_type(x, w), FFT_MAX_RANGE[np.dtype(np.float32)])
+    return mx * mw <= limit * _typical_magnitude(x) * _typical_magnitude(w)
+
+
 def _conv_fft(x, w, padding, groups):
     """Stride-1, undilated cross-correlation by FFT (any spatial rank): the product of
     the spectra of the padded input and of the flipped kernel, summed over input
-    channels per group; the valid part of the full convolution is the result."""
+    channels per group; the valid part of the full convolution is the result. Computed
+    in float64 whatever the input dtype (see :func:`fft_is_accurate`)."""
+    out_dtype = x.dtype
+    x = x.astype(np.float64, copy=False)
+    w = w.astype(np.float64, copy=False)
     nd = x.ndim - 2
     xp = ref.pad_input(x, padding)
     sp = xp.shape[2:]
@@ -275,7 +343,7 @@ def _conv_fft(x, w, padding, groups):
             "nc...,oc...->no...", fx[:, g * cg:(g + 1) * cg], fw[g * og:(g + 1) * og])
     y = np.fft.irfftn(spec, full, axes)
     valid = tuple(slice(k - 1, s) for s, k in zip(sp, kernel))
-    return np.ascontiguousarray(y[(slice(None), slice(None)) + valid], dtype=x.dtype)
+    return np.ascontiguousarray(y[(slice(None), slice(None)) + valid], dtype=out_dtype)
 
 
 def _blocks(n, per_sample):
@@ -294,11 +362,24 @@ def _work(x_shape, w_shape, q_shape):
     return n * x_shape[1] * kk * q, 2.0 * n * w_shape[0] * w_shape[1] * kk * q
 
 
+@_half_in_float32
 def conv_forward(x, w, stride, padding, dilation, groups, algorithm="auto"):
     """Cross-correlation y (N, O, *Q) of x (N, C, *S) with w (O, C/groups, *K)."""
     q = conv_out_shape(x.shape, w.shape, stride, padding, dilation)[2:]
     check_output_size((x.shape[0], w.shape[0]) + tuple(q), "conv")
     alg = _check_alg(algorithm, "conv", x.shape, w.shape, stride, padding, groups, dilation)
+    if alg == "fft" and algorithm == "fft" and not _all_finite(x, w):
+        import warnings
+
+        # a NaN or inf would spread over the whole output: keep it in its receptive field
+        warnings.warn("conv: algorithm='fft' needs finite inputs (one NaN or inf would make "
+                      "the whole output NaN); computing this call directly instead",
+                      RuntimeWarning, stacklevel=4)
+        alg = choose_algorithm("conv", x.shape, w.shape, stride, padding, groups, dilation,
+                               allow_fft=False)
+    elif alg == "fft" and algorithm != "fft" and not fft_is_accurate(x, w, padding):
+        alg = choose_algorithm("conv", x.shape, w.shape, stride, padding, groups, dilation,
+                               allow_fft=False)
     with _limits(*_work(x.shape, w.shape, q), alg):
         return _conv_forward(x, w, stride, padding, dilation, groups, alg)
 
@@ -366,6 +447,7 @@ def _conv_forward(x, w, stride, padding, dilation, groups, algorithm="auto"):
 # ---- transposed conv (input gradient) ---------------------------------------------------
 
 
+@_half_in_float32
 def conv_transpose_forward(y, w, stride, padding, dilation, groups, output_padding,
                            algorithm="auto"):
     """Adjoint of :func:`conv_forward` (see :func:`_conv_transpose_forward`)."""
@@ -457,6 +539,7 @@ def _conv_transpose_forward(y, w, stride, padding, dilation, groups, output_padd
 # ---- weight gradient ---------------------------------------------------------------------
 
 
+@_half_in_float32
 def conv_weight_grad(x, g, stride, padding, dilation, groups, kernel_size, algorithm="auto"):
     """Weight gradient (see :func:`_conv_weight_grad`)."""
     w_shape = (g.shape[1], x.shape[1] // max(groups, 1)) + tuple(kernel_size)
@@ -538,6 +621,7 @@ def _conv_weight_grad(x, g, stride, padding, dilation, groups, kernel_size,
 # ---- unfold / fold --------------------------------------------------------------------------
 
 
+@_half_in_float32
 def unfold(x, kernel_size, stride, padding, dilation, algorithm="auto"):
     """im2col: x (N, C, *S) -> (N, C * prod(K), L) (PyTorch's ``unfold`` layout)."""
     nd = x.ndim - 2
@@ -560,6 +644,7 @@ def unfold(x, kernel_size, stride, padding, dilation, algorithm="auto"):
     return np.ascontiguousarray(cols.transpose(1, 0, 2))
 
 
+@_half_in_float32
 def fold(cols, output_size, kernel_size, stride, padding, dilation, algorithm="auto"):
     """col2im, the adjoint of :func:`unfold`: (N, C * prod(K), L) -> (N, C, *output_size),
     overlapping taps summed."""
