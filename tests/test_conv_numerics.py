@@ -11,6 +11,8 @@ import warnings
 import numba
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import autograd_cnn as ac
 import autograd_cnn.functional as F
@@ -84,6 +86,49 @@ def test_explicit_fft_computes_in_float64_and_keeps_the_dtype():
     assert y.dtype == np.float32
     ref = R.conv_forward_ref(x.astype(np.float64), w.astype(np.float64), S1, P0, S1, 1)
     assert np.abs(y - ref).max() <= 4 * np.finfo(np.float32).eps * np.abs(ref).max()
+
+
+# ---- Winograd F(2x2, 3x3) ------------------------------------------------------------------
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.integers(1, 3), st.integers(1, 4), st.integers(1, 4), st.integers(3, 9),
+       st.integers(3, 9), st.tuples(*[st.integers(0, 2)] * 4), st.integers(0, 2**16))
+def test_winograd_equals_the_reference(n, c, o, h, w_, pads, seed):
+    pad = ((pads[0], pads[1]), (pads[2], pads[3]))
+    x, w = rnd((n, c, h, w_), seed), rnd((o, c, 3, 3), seed + 1)
+    ref = R.conv_forward_ref(x, w, S1, pad, S1, 1)
+    np.testing.assert_allclose(D.conv_forward(x, w, S1, pad, S1, 1, "winograd"), ref,
+                               rtol=1e-12, atol=1e-12)
+    g = rnd(ref.shape, seed + 2)
+    np.testing.assert_allclose(D.conv_transpose_forward(g, w, S1, pad, S1, 1, (0, 0),
+                                                        "winograd"),
+                               R.conv_transpose_ref(g, w, S1, pad, S1, 1, (0, 0)),
+                               rtol=1e-12, atol=1e-12)
+    y32 = D.conv_forward(x.astype(np.float32), w.astype(np.float32), S1, pad, S1, 1,
+                         "winograd")
+    assert y32.dtype == np.float32
+    np.testing.assert_allclose(y32, ref, rtol=1e-4, atol=1e-5 * np.abs(ref).max())
+
+
+def test_winograd_is_auto_for_wide_3x3_convs_and_differentiable():
+    x = rnd((2, 16, 9, 8), 0, np.float32)
+    w = rnd((16, 16, 3, 3), 1, np.float32)
+    p = ((1, 1), (1, 1))
+    assert D.choose_algorithm("conv", x.shape, w.shape, S1, p, 1) == "winograd"
+    assert D.choose_algorithm("conv_transpose", x.shape, w.shape, S1, p, 1) == "winograd"
+    ref = R.conv_forward_ref(x.astype(np.float64), w.astype(np.float64), S1, p, S1, 1)
+    np.testing.assert_allclose(D.conv_forward(x, w, S1, p, S1, 1), ref, rtol=1e-4,
+                               atol=1e-4)
+    from autograd_cnn.testing import gradcheck
+
+    xs, ws = ac.tensor(rnd((1, 2, 5, 4)), requires_grad=True), ac.tensor(
+        rnd((3, 2, 3, 3), 1), requires_grad=True)
+    assert gradcheck(lambda a, b: F.conv2d(a, b, padding=1, algorithm="winograd"), [xs, ws])
+    with pytest.raises(errors.InvalidArgumentError, match="'winograd' needs"):
+        F.conv2d(xs, ws, stride=2, algorithm="winograd")
+    with pytest.raises(errors.InvalidArgumentError, match="'winograd' needs"):
+        F.conv_transpose2d(ac.tensor(rnd((1, 3, 6, 6))), ws, padding=3, algorithm="winograd")
 
 
 # ---- named errors ------------------------------------------------------------------------------

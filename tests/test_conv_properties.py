@@ -292,6 +292,10 @@ def test_auto_algorithm_choice_follows_the_shape():
     assert D.choose_algorithm("conv", (16, 128, 28, 28), (128, 1, 3, 3), (1, 1),
                               ((1, 1), (1, 1)), 128) == "direct"
     assert D.choose_algorithm("conv", (8, 64, 56, 56), (64, 64, 3, 3), (1, 1),
+                              ((1, 1), (1, 1)), 1) == "winograd"
+    assert D.choose_algorithm("conv_weight_grad", (8, 64, 56, 56), (64, 64, 3, 3), (1, 1),
+                              ((1, 1), (1, 1)), 1) == "im2col"
+    assert D.choose_algorithm("conv", (8, 64, 56, 56), (64, 64, 3, 3), (2, 2),
                               ((1, 1), (1, 1)), 1) == "im2col"
     assert D.choose_algorithm("conv", (64, 1, 28, 28), (6, 1, 5, 5), (1, 1),
                               ((0, 0), (0, 0)), 1) == "direct"
