@@ -40,6 +40,10 @@ _REDUCE_FLAGS = dict(cache=True, fastmath={"contract", "reassoc"})
 
 U = uint64
 
+#: Planes are processed in (at most) this many chunks, so a thread's scratch buffers
+#: are allocated once per chunk; the chunking never changes an element's sum order.
+CHUNKS = 64
+
 
 @njit(**_FLAGS)  # serial: on the GEMM path BLAS owns the cores (conv_dispatch._limits)
 def im2col(xp, n0, nb, kernel, stride, dilation, out, cols):  # pragma: no cover - numba
@@ -179,50 +183,56 @@ def conv_direct(x, w, groups, stride, dilation, padding, y):  # pragma: no cover
     xf = x.reshape(x.size)
     yf = y.reshape(y.size)
     wf = w.reshape(w.size)
-    for no_ in prange(N * O):
-        no = U(no_)
-        n = no // O
-        o = no - n * O
-        gi = o // Og
-        ybase = no * Q
-        pbuf = np.zeros(plane, dtype=x.dtype)
-        if flat:
-            buf = np.zeros(L, dtype=y.dtype)
-            for ci in range(Cg):
-                _fill_padded(pbuf, xf, (n * C + gi * Cg + ci) * D_ * H_ * W_, D_, H_, W_,
-                             pd0, ph0, pw0, Hp, Wp)
-                wbase = (o * Cg + ci) * KK
-                for kd in range(KD):
-                    for kh in range(KH):
-                        for kw in range(KW):
-                            wv = wf[wbase + (kd * KH + kh) * KW + kw]
-                            off = (kd * dd * Hp + kh * dh) * Wp + kw * dw
-                            for i in range(L):
-                                buf[i] += wv * pbuf[off + i]
-            for qd in range(QD):
-                for qh in range(QH):
-                    b0 = (qd * Hp + qh) * Wp
-                    d0 = ybase + (qd * QH + qh) * QW
-                    for qw in range(QW):
-                        yf[d0 + qw] = buf[b0 + qw]
-        else:
-            for i in range(Q):
-                yf[ybase + i] = 0
-            for ci in range(Cg):
-                _fill_padded(pbuf, xf, (n * C + gi * Cg + ci) * D_ * H_ * W_, D_, H_, W_,
-                             pd0, ph0, pw0, Hp, Wp)
-                wbase = (o * Cg + ci) * KK
-                for kd in range(KD):
-                    for kh in range(KH):
-                        for kw in range(KW):
-                            wv = wf[wbase + (kd * KH + kh) * KW + kw]
-                            for qd in range(QD):
-                                for qh in range(QH):
-                                    s = ((qd * sd + kd * dd) * Hp + qh * sh
-                                         + kh * dh) * Wp + kw * dw
-                                    d = ybase + (qd * QH + qh) * QW
-                                    for qw in range(QW):
-                                        yf[d + qw] += wv * pbuf[s + qw * sw]
+    # chunks of planes, each allocating its scratch buffers once (not once per plane)
+    total = N * O
+    nch = min(total, U(CHUNKS))
+    for ch_ in prange(nch):
+        ch = U(ch_)
+        pbuf = np.zeros(plane, dtype=x.dtype)  # borders stay zero
+        buf = np.zeros(L if flat else U(1), dtype=y.dtype)
+        for no_ in range(ch * total // nch, (ch + U(1)) * total // nch):
+            no = U(no_)
+            n = no // O
+            o = no - n * O
+            gi = o // Og
+            ybase = no * Q
+            if flat:
+                buf[:] = 0
+                for ci in range(Cg):
+                    _fill_padded(pbuf, xf, (n * C + gi * Cg + ci) * D_ * H_ * W_, D_, H_, W_,
+                                 pd0, ph0, pw0, Hp, Wp)
+                    wbase = (o * Cg + ci) * KK
+                    for kd in range(KD):
+                        for kh in range(KH):
+                            for kw in range(KW):
+                                wv = wf[wbase + (kd * KH + kh) * KW + kw]
+                                off = (kd * dd * Hp + kh * dh) * Wp + kw * dw
+                                for i in range(L):
+                                    buf[i] += wv * pbuf[off + i]
+                for qd in range(QD):
+                    for qh in range(QH):
+                        b0 = (qd * Hp + qh) * Wp
+                        d0 = ybase + (qd * QH + qh) * QW
+                        for qw in range(QW):
+                            yf[d0 + qw] = buf[b0 + qw]
+            else:
+                for i in range(Q):
+                    yf[ybase + i] = 0
+                for ci in range(Cg):
+                    _fill_padded(pbuf, xf, (n * C + gi * Cg + ci) * D_ * H_ * W_, D_, H_, W_,
+                                 pd0, ph0, pw0, Hp, Wp)
+                    wbase = (o * Cg + ci) * KK
+                    for kd in range(KD):
+                        for kh in range(KH):
+                            for kw in range(KW):
+                                wv = wf[wbase + (kd * KH + kh) * KW + kw]
+                                for qd in range(QD):
+                                    for qh in range(QH):
+                                        s = ((qd * sd + kd * dd) * Hp + qh * sh
+                                             + kh * dh) * Wp + kw * dw
+                                        d = ybase + (qd * QH + qh) * QW
+                                        for qw in range(QW):
+                                            yf[d + qw] += wv * pbuf[s + qw * sw]
 
 
 @twin(**_FLAGS)
@@ -237,57 +247,63 @@ def conv_transpose_direct(y, w, groups, stride, dilation, padding, x):  # pragma
     xf = x.reshape(x.size)
     yf = y.reshape(y.size)
     wf = w.reshape(w.size)
-    for nc_ in prange(N * C):
-        nc = U(nc_)
-        n = nc // C
-        c = nc - n * C
-        gi = c // Cg
-        ci = c - gi * Cg
+    # chunks of planes, each allocating its scratch buffers once (not once per plane)
+    total = N * C
+    nch = min(total, U(CHUNKS))
+    for ch_ in prange(nch):
+        ch = U(ch_)
         acc = np.zeros(plane, dtype=x.dtype)
-        if flat:
-            # y spread onto the padded-width grid (zeros in the extra columns), then one
-            # long multiply-add per kernel tap into this thread's own plane
-            ybuf = np.zeros(L, dtype=x.dtype)
-            for oi in range(Og):
-                o = gi * Og + oi
-                ybase = (n * O + o) * Q
-                for qd in range(QD):
-                    for qh in range(QH):
-                        b0 = (qd * Hp + qh) * Wp
-                        s0 = ybase + (qd * QH + qh) * QW
-                        for qw in range(QW):
-                            ybuf[b0 + qw] = yf[s0 + qw]
-                wbase = (o * Cg + ci) * KK
-                for kd in range(KD):
-                    for kh in range(KH):
-                        for kw in range(KW):
-                            wv = wf[wbase + (kd * KH + kh) * KW + kw]
-                            off = (kd * dd * Hp + kh * dh) * Wp + kw * dw
-                            for i in range(L):
-                                acc[off + i] += wv * ybuf[i]
-        else:
-            for oi in range(Og):
-                o = gi * Og + oi
-                ybase = (n * O + o) * Q
-                wbase = (o * Cg + ci) * KK
-                for kd in range(KD):
-                    for kh in range(KH):
-                        for kw in range(KW):
-                            wv = wf[wbase + (kd * KH + kh) * KW + kw]
-                            for qd in range(QD):
-                                for qh in range(QH):
-                                    d = ((qd * sd + kd * dd) * Hp + qh * sh
-                                         + kh * dh) * Wp + kw * dw
-                                    s = ybase + (qd * QH + qh) * QW
-                                    for qw in range(QW):
-                                        acc[d + qw * sw] += wv * yf[s + qw]
-        xbase = nc * D_ * H_ * W_
-        for d in range(D_):
-            for h in range(H_):
-                src = ((d + pd0) * Hp + h + ph0) * Wp + pw0
-                dst = xbase + (d * H_ + h) * W_
-                for i in range(W_):
-                    xf[dst + i] = acc[src + i]
+        ybuf = np.zeros(L if flat else U(1), dtype=x.dtype)  # extra columns stay 0
+        for nc_ in range(ch * total // nch, (ch + U(1)) * total // nch):
+            nc = U(nc_)
+            n = nc // C
+            c = nc - n * C
+            gi = c // Cg
+            ci = c - gi * Cg
+            acc[:] = 0
+            if flat:
+                # y spread onto the padded-width grid (zeros in the extra columns), then one
+                # long multiply-add per kernel tap into this thread's own plane
+                for oi in range(Og):
+                    o = gi * Og + oi
+                    ybase = (n * O + o) * Q
+                    for qd in range(QD):
+                        for qh in range(QH):
+                            b0 = (qd * Hp + qh) * Wp
+                            s0 = ybase + (qd * QH + qh) * QW
+                            for qw in range(QW):
+                                ybuf[b0 + qw] = yf[s0 + qw]
+                    wbase = (o * Cg + ci) * KK
+                    for kd in range(KD):
+                        for kh in range(KH):
+                            for kw in range(KW):
+                                wv = wf[wbase + (kd * KH + kh) * KW + kw]
+                                off = (kd * dd * Hp + kh * dh) * Wp + kw * dw
+                                for i in range(L):
+                                    acc[off + i] += wv * ybuf[i]
+            else:
+                for oi in range(Og):
+                    o = gi * Og + oi
+                    ybase = (n * O + o) * Q
+                    wbase = (o * Cg + ci) * KK
+                    for kd in range(KD):
+                        for kh in range(KH):
+                            for kw in range(KW):
+                                wv = wf[wbase + (kd * KH + kh) * KW + kw]
+                                for qd in range(QD):
+                                    for qh in range(QH):
+                                        d = ((qd * sd + kd * dd) * Hp + qh * sh
+                                             + kh * dh) * Wp + kw * dw
+                                        s = ybase + (qd * QH + qh) * QW
+                                        for qw in range(QW):
+                                            acc[d + qw * sw] += wv * yf[s + qw]
+            xbase = nc * D_ * H_ * W_
+            for d in range(D_):
+                for h in range(H_):
+                    src = ((d + pd0) * Hp + h + ph0) * Wp + pw0
+                    dst = xbase + (d * H_ + h) * W_
+                    for i in range(W_):
+                        xf[dst + i] = acc[src + i]
 
 
 @twin(**_REDUCE_FLAGS)
