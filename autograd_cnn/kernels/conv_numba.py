@@ -324,6 +324,9 @@ def conv_weight_grad_direct(x, g, groups, stride, dilation, padding, dw_out):  #
         ci = oc - o * Cg
         c = (o // Og) * Cg + ci
         acc = np.zeros(KK, dtype=np.float64)
+        # each dot product runs in the data's dtype (float32 SIMD lanes, 16 per AVX-512
+        # register, summed in a fixed reassociated order), the sum over samples in float64
+        zero = np.zeros(1, dtype=x.dtype)[0]
         pbuf = np.zeros(plane, dtype=x.dtype)
         gbuf = np.zeros(L, dtype=x.dtype)
         for n in range(N):
@@ -341,7 +344,7 @@ def conv_weight_grad_direct(x, g, groups, stride, dilation, padding, dw_out):  #
                     for kh in range(KH):
                         for kw in range(KW):
                             off = (kd * dd * Hp + kh * dh) * Wp + kw * dw
-                            part = 0.0
+                            part = zero
                             for i in range(L):
                                 part += gbuf[i] * pbuf[off + i]
                             acc[(kd * KH + kh) * KW + kw] += part
@@ -349,7 +352,7 @@ def conv_weight_grad_direct(x, g, groups, stride, dilation, padding, dw_out):  #
                 for kd in range(KD):
                     for kh in range(KH):
                         for kw in range(KW):
-                            part = 0.0
+                            part = zero
                             for qd in range(QD):
                                 for qh in range(QH):
                                     s = ((qd * sd + kd * dd) * Hp + qh * sh
