@@ -608,8 +608,10 @@ def _conv_weight_grad(x, g, stride, padding, dilation, groups, kernel_size,
             gt[...] = g3[n0:n0 + b].transpose(1, 0, 2)
             gt = gt.reshape(o, b * q)
         for gi in range(groups):
-            dw[gi * og:(gi + 1) * og] += gt[gi * og:(gi + 1) * og] @ cols2[
-                gi * cg * kk:(gi + 1) * cg * kk].T
+            # as cols @ g^T, transposed after: OpenBLAS runs this orientation 1.2-1.7x
+            # faster than g @ cols^T (LeNet's second conv 0.40 vs 0.68 ms, 1 thread)
+            dw[gi * og:(gi + 1) * og] += (cols2[gi * cg * kk:(gi + 1) * cg * kk]
+                                          @ gt[gi * og:(gi + 1) * og].T).T
     return dw.reshape(w_shape)
 
 
