@@ -255,6 +255,21 @@ def test_pool_twins_are_bitwise_equal(monkeypatch):
     assert run() == serial
 
 
+@pytest.mark.parametrize("shape", [(2, 3, 8, 8), (1, 2, 7, 9), (2, 1, 5, 4)])
+def test_max_pool_2x2_fast_path_equals_the_reference(shape):
+    x = rnd(shape, 4, np.float32)
+    x[:, :, 0::2, 1] = x[:, :, 0::2, 0]  # ties inside windows: the first maximum wins
+    x[0, 0, 0, 0] = x[0, 0, 1, 1] = np.nan  # NaNs: the last one wins
+    tabs = [PK.regular_table(n, k, s, 0, 1, o) for n, k, s, o in
+            [(1, 1, 1, 1), (shape[2], 2, 2, shape[2] // 2), (shape[3], 2, 2, shape[3] // 2)]]
+    x3 = x.reshape(-1, 1, shape[2], shape[3])
+    assert PK._is_2x2_stride_2(tabs[1], tabs[2], 2, 1, 0)
+    out, idx = PK.max_pool_forward(x3, *tabs, fast=(2, 1, 0, *PK.row_ranges(tabs[2])))
+    ro, ri = PK.max_pool_reference(x3, *tabs)
+    np.testing.assert_array_equal(out, ro)
+    np.testing.assert_array_equal(idx, ri)
+
+
 def test_small_calls_use_the_serial_twin():
     x = D._as5(rnd((2, 2, 6, 6), 0, np.float32), 2)
     w = D._as5(rnd((2, 1, 3, 3), 1, np.float32), 2)

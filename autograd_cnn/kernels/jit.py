@@ -89,7 +89,7 @@ def first_step_kernels():
     from . import pool as P
 
     return [C.conv_direct, C.conv_weight_grad_direct, C.im2col, C.col2im,
-            P._max_fwd_2d, P._scatter_add]
+            P._max_2x2, P._scatter_add]
 
 
 def kernels_need_compiling() -> bool:
