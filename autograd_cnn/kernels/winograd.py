@@ -17,7 +17,9 @@ column matrix of 16/9 * 1/4 the size (4 tiles per 16 output pixels, 16 values ea
 versus 9 values per pixel). The transforms only add and subtract (the 1/2 of G is
 exact), so float32 results stay within a few ulps of the direct sum (tested against
 the float64 reference). The transposed conv with the same restrictions is a Winograd
-conv of its input with the flipped, channel-swapped kernel.
+conv of its input with the flipped, channel-swapped kernel. The weight gradient stays
+with im2col: as 16 GEMMs (O x tiles) @ (tiles x C) it was measured no faster (16.7 vs
+17.8 ms on shape c, one thread; the GEMMs are too small in O and C).
 
 Both transforms are serial Numba kernels (they run while BLAS owns the cores, as
 im2col does); the batch is processed in blocks so that the tile matrices stay small.
@@ -156,40 +158,51 @@ def output_transform(mf, ks, n0, nb, TH, TW, y):  # pragma: no cover - numba
                             yf[p + QW + U(1)] = y11
 
 
+def _padded_tiles(x, padding):
+    """x (N, C, H, W) zero-padded onto the tile grid: (xp, TH, TW, QH, QW)."""
+    n, c, h, wd = x.shape
+    (pt, pb), (pl, pr) = padding
+    qh, qw = h + pt + pb - 2, wd + pl + pr - 2
+    th, tw = (qh + 1) // 2, (qw + 1) // 2
+    xp = np.zeros((n, c, 2 * th + 2, 2 * tw + 2), x.dtype)
+    xp[:, :, pt:pt + h, pl:pl + wd] = x  # 2 TH + 2 >= h + pt + pb: x always fits
+    return xp, th, tw, qh, qw
+
+
+def _strided(buf, k_pitch, rows, cols):
+    """The (16, rows, cols) view of a flat buffer whose 16 matrices are k_pitch apart."""
+    item = buf.itemsize
+    return np.lib.stride_tricks.as_strided(buf, (16, rows, cols),
+                                           (k_pitch * item, cols * item, item))
+
+
+def _blocking(n, c, o, t, dt, buffer, names):
+    """Samples per block and the flat buffers of the blocks' (16, C | O, tiles) matrices.
+    The 16 matrices sit one cache line more than their size apart: at a pitch that is a
+    multiple of 4 KiB (C * tiles * 4 bytes often is) the transforms' 16 store streams
+    fall into one L1 set and thrash it (measured: 10x slower transforms)."""
+    nb = max(1, min(n, BLOCK_ELEMENTS // max(16 * max(c, o) * t, 1)))
+    get = buffer or (lambda name, size, dtype: np.empty(size, dtype))
+    vpitch, mpitch = c * nb * t + 16, o * nb * t + 16
+    return nb, vpitch, mpitch, get(names[0], 16 * vpitch, dt), get(names[1], 16 * mpitch, dt)
+
+
 def conv2d(x, w, padding, buffer=None):
     """Cross-correlation of x (N, C, H, W) with w (O, C, 3, 3), stride 1, zero padding
     ``((top, bottom), (left, right))``: y (N, O, H + top + bottom - 2, W + left + right
     - 2). ``buffer(name, size, dtype)`` may supply reusable scratch arrays."""
-    n, c, h, wd = x.shape
+    n, c = x.shape[:2]
     o = w.shape[0]
-    dt = x.dtype
-    (pt, pb), (pl, pr) = padding
-    qh, qw = h + pt + pb - 2, wd + pl + pr - 2
-    th, tw = (qh + 1) // 2, (qw + 1) // 2
-    xp = np.zeros((n, c, 2 * th + 2, 2 * tw + 2), dt)
-    hh, ww = min(h, 2 * th + 2 - pt), min(wd, 2 * tw + 2 - pl)  # rows past the tiles unused
-    xp[:, :, pt:pt + hh, pl:pl + ww] = x[:, :, :hh, :ww]
+    xp, th, tw, qh, qw = _padded_tiles(x, padding)
     u = weight_transform(w)
-    y = np.empty((n, o, qh, qw), dt)
+    y = np.empty((n, o, qh, qw), x.dtype)
     t = th * tw
-    nb = max(1, min(n, BLOCK_ELEMENTS // max(16 * max(c, o) * t, 1)))
-    get = buffer or (lambda name, size, dtype: np.empty(size, dtype))
-    # the 16 matrices of V (and of M) sit one cache line more than their size apart: at
-    # a pitch that is a multiple of 4 KiB (C * tiles * 4 bytes often is) the transforms'
-    # 16 store streams fall into one L1 set and thrash it (measured: 10x slower)
-    vpitch = c * nb * t + 16
-    mpitch = o * nb * t + 16
-    vbuf = get("wino_v", 16 * vpitch, dt)
-    mbuf = get("wino_m", 16 * mpitch, dt)
-    item = vbuf.itemsize
+    nb, vpitch, mpitch, vbuf, mbuf = _blocking(n, c, o, t, x.dtype, buffer,
+                                               ("wino_v", "wino_m"))
     for n0 in range(0, n, nb):
         b = min(nb, n - n0)
-        v = np.lib.stride_tricks.as_strided(vbuf, (16, c, b * t),
-                                            (vpitch * item, b * t * item, item))
-        m = np.lib.stride_tricks.as_strided(mbuf, (16, o, b * t),
-                                            (mpitch * item, b * t * item, item))
         input_transform(xp, n0, b, th, tw, vbuf, vpitch)
-        np.matmul(u, v, out=m)
+        np.matmul(u, _strided(vbuf, vpitch, c, b * t), out=_strided(mbuf, mpitch, o, b * t))
         output_transform(mbuf, mpitch, n0, b, th, tw, y)
     return y
 
