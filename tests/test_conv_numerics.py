@@ -274,9 +274,11 @@ def test_small_calls_use_the_serial_twin():
     x = D._as5(rnd((2, 2, 6, 6), 0, np.float32), 2)
     w = D._as5(rnd((2, 1, 3, 3), 1, np.float32), 2)
     D.conv_forward(x[:, :, 0], w[:, :, 0], S1, ((1, 1), (1, 1)), S1, 2, "direct")
-    assert CN.conv_direct.serial.signatures  # compiled and used
-    assert isinstance(CN.conv_direct, jit.Twin)
-    assert CN.conv_direct.pick(True) is CN.conv_direct.parallel
+    flat = CN.conv_direct.variant((1, 1, 1))
+    assert isinstance(flat, jit.Twin) and flat is CN._conv_direct_flat
+    assert flat.serial.signatures  # compiled and used
+    assert flat.pick(True) is flat.parallel
+    assert CN.conv_direct.variant((1, 2, 1)) is CN._conv_direct_strided
 
 
 # ---- the cold-cache notice -------------------------------------------------------------------

@@ -167,7 +167,7 @@ def _fill_padded(pbuf, xf, xbase, D_, H_, W_, pd0, ph0, pw0, Hp, Wp):  # pragma:
 
 
 @twin(**_FLAGS)
-def conv_direct(x, w, groups, stride, dilation, padding, y):  # pragma: no cover - numba
+def _conv_direct_flat(x, w, groups, stride, dilation, padding, y):  # pragma: no cover
     """Direct loops (best for depthwise/grouped convs): y (N, O, QD, QH, QW) overwritten
     with the correlation of the UNPADDED x (N, C, D, H, W) zero-padded by ``padding``
     ((lo, hi) per dim). Parallel over (n, o) output planes.
@@ -189,54 +189,84 @@ def conv_direct(x, w, groups, stride, dilation, padding, y):  # pragma: no cover
     for ch_ in prange(nch):
         ch = U(ch_)
         pbuf = np.zeros(plane, dtype=x.dtype)  # borders stay zero
-        buf = np.zeros(L if flat else U(1), dtype=y.dtype)
+        buf = np.zeros(L, dtype=y.dtype)
         for no_ in range(ch * total // nch, (ch + U(1)) * total // nch):
             no = U(no_)
             n = no // O
             o = no - n * O
             gi = o // Og
             ybase = no * Q
-            if flat:
-                buf[:] = 0
-                for ci in range(Cg):
-                    _fill_padded(pbuf, xf, (n * C + gi * Cg + ci) * D_ * H_ * W_, D_, H_, W_,
-                                 pd0, ph0, pw0, Hp, Wp)
-                    wbase = (o * Cg + ci) * KK
-                    for kd in range(KD):
-                        for kh in range(KH):
-                            for kw in range(KW):
-                                wv = wf[wbase + (kd * KH + kh) * KW + kw]
-                                off = (kd * dd * Hp + kh * dh) * Wp + kw * dw
-                                for i in range(L):
-                                    buf[i] += wv * pbuf[off + i]
-                for qd in range(QD):
-                    for qh in range(QH):
-                        b0 = (qd * Hp + qh) * Wp
-                        d0 = ybase + (qd * QH + qh) * QW
-                        for qw in range(QW):
-                            yf[d0 + qw] = buf[b0 + qw]
-            else:
-                for i in range(Q):
-                    yf[ybase + i] = 0
-                for ci in range(Cg):
-                    _fill_padded(pbuf, xf, (n * C + gi * Cg + ci) * D_ * H_ * W_, D_, H_, W_,
-                                 pd0, ph0, pw0, Hp, Wp)
-                    wbase = (o * Cg + ci) * KK
-                    for kd in range(KD):
-                        for kh in range(KH):
-                            for kw in range(KW):
-                                wv = wf[wbase + (kd * KH + kh) * KW + kw]
-                                for qd in range(QD):
-                                    for qh in range(QH):
-                                        s = ((qd * sd + kd * dd) * Hp + qh * sh
-                                             + kh * dh) * Wp + kw * dw
-                                        d = ybase + (qd * QH + qh) * QW
-                                        for qw in range(QW):
-                                            yf[d + qw] += wv * pbuf[s + qw * sw]
+            buf[:] = 0
+            for ci in range(Cg):
+                _fill_padded(pbuf, xf, (n * C + gi * Cg + ci) * D_ * H_ * W_, D_, H_, W_,
+                             pd0, ph0, pw0, Hp, Wp)
+                wbase = (o * Cg + ci) * KK
+                for kd in range(KD):
+                    for kh in range(KH):
+                        for kw in range(KW):
+                            wv = wf[wbase + (kd * KH + kh) * KW + kw]
+                            off = (kd * dd * Hp + kh * dh) * Wp + kw * dw
+                            for i in range(L):
+                                buf[i] += wv * pbuf[off + i]
+            for qd in range(QD):
+                for qh in range(QH):
+                    b0 = (qd * Hp + qh) * Wp
+                    d0 = ybase + (qd * QH + qh) * QW
+                    for qw in range(QW):
+                        yf[d0 + qw] = buf[b0 + qw]
 
 
 @twin(**_FLAGS)
-def conv_transpose_direct(y, w, groups, stride, dilation, padding, x):  # pragma: no cover
+def _conv_direct_strided(x, w, groups, stride, dilation, padding, y):  # pragma: no cover
+    """Direct loops (best for depthwise/grouped convs): y (N, O, QD, QH, QW) overwritten
+    with the correlation of the UNPADDED x (N, C, D, H, W) zero-padded by ``padding``
+    ((lo, hi) per dim). Parallel over (n, o) output planes.
+
+    Each thread pads its input planes into a private buffer (no padded copy of the whole
+    input), and with stride 1 computes its plane on the padded-width grid, flattened, so
+    that every kernel tap is one long contiguous multiply-add (SIMD) instead of QD*QH
+    short rows; the Wp - QW extra columns per row are computed and dropped.
+    """
+    (sd, sh, sw, dd, dh, dw, N, O, QD, QH, QW, Cg, KD, KH, KW, C, D_, H_, W_,
+     pd0, ph0, pw0, Hp, Wp, Og, plane, Q, KK, flat, L) = _direct_geometry(
+        x.shape, w.shape, y.shape, groups, stride, dilation, padding)
+    xf = x.reshape(x.size)
+    yf = y.reshape(y.size)
+    wf = w.reshape(w.size)
+    # chunks of planes, each allocating its scratch buffers once (not once per plane)
+    total = N * O
+    nch = min(total, U(CHUNKS))
+    for ch_ in prange(nch):
+        ch = U(ch_)
+        pbuf = np.zeros(plane, dtype=x.dtype)  # borders stay zero
+        for no_ in range(ch * total // nch, (ch + U(1)) * total // nch):
+            no = U(no_)
+            n = no // O
+            o = no - n * O
+            gi = o // Og
+            ybase = no * Q
+            for i in range(Q):
+                yf[ybase + i] = 0
+            for ci in range(Cg):
+                _fill_padded(pbuf, xf, (n * C + gi * Cg + ci) * D_ * H_ * W_, D_, H_, W_,
+                             pd0, ph0, pw0, Hp, Wp)
+                wbase = (o * Cg + ci) * KK
+                for kd in range(KD):
+                    for kh in range(KH):
+                        for kw in range(KW):
+                            wv = wf[wbase + (kd * KH + kh) * KW + kw]
+                            for qd in range(QD):
+                                for qh in range(QH):
+                                    s = ((qd * sd + kd * dd) * Hp + qh * sh
+                                         + kh * dh) * Wp + kw * dw
+                                    d = ybase + (qd * QH + qh) * QW
+                                    for qw in range(QW):
+                                        yf[d + qw] += wv * pbuf[s + qw * sw]
+
+
+@twin(**_FLAGS)
+def _conv_transpose_direct_flat(y, w, groups, stride, dilation, padding,
+                                x):  # pragma: no cover - numba
     """Direct transposed conv (input gradient): x (N, C, D, H, W) overwritten with the
     crop (by ``padding``) of the padded plane that receives sum_o w[o, c, k] * y[n, o, q]
     at q*s + k*d. The padded plane lives in a private per-thread buffer; parallel over
@@ -253,7 +283,7 @@ def conv_transpose_direct(y, w, groups, stride, dilation, padding, x):  # pragma
     for ch_ in prange(nch):
         ch = U(ch_)
         acc = np.zeros(plane, dtype=x.dtype)
-        ybuf = np.zeros(L if flat else U(1), dtype=x.dtype)  # extra columns stay 0
+        ybuf = np.zeros(L, dtype=x.dtype)  # extra columns stay 0
         for nc_ in range(ch * total // nch, (ch + U(1)) * total // nch):
             nc = U(nc_)
             n = nc // C
@@ -261,42 +291,75 @@ def conv_transpose_direct(y, w, groups, stride, dilation, padding, x):  # pragma
             gi = c // Cg
             ci = c - gi * Cg
             acc[:] = 0
-            if flat:
-                # y spread onto the padded-width grid (zeros in the extra columns), then one
-                # long multiply-add per kernel tap into this thread's own plane
-                for oi in range(Og):
-                    o = gi * Og + oi
-                    ybase = (n * O + o) * Q
-                    for qd in range(QD):
-                        for qh in range(QH):
-                            b0 = (qd * Hp + qh) * Wp
-                            s0 = ybase + (qd * QH + qh) * QW
-                            for qw in range(QW):
-                                ybuf[b0 + qw] = yf[s0 + qw]
-                    wbase = (o * Cg + ci) * KK
-                    for kd in range(KD):
-                        for kh in range(KH):
-                            for kw in range(KW):
-                                wv = wf[wbase + (kd * KH + kh) * KW + kw]
-                                off = (kd * dd * Hp + kh * dh) * Wp + kw * dw
-                                for i in range(L):
-                                    acc[off + i] += wv * ybuf[i]
-            else:
-                for oi in range(Og):
-                    o = gi * Og + oi
-                    ybase = (n * O + o) * Q
-                    wbase = (o * Cg + ci) * KK
-                    for kd in range(KD):
-                        for kh in range(KH):
-                            for kw in range(KW):
-                                wv = wf[wbase + (kd * KH + kh) * KW + kw]
-                                for qd in range(QD):
-                                    for qh in range(QH):
-                                        d = ((qd * sd + kd * dd) * Hp + qh * sh
-                                             + kh * dh) * Wp + kw * dw
-                                        s = ybase + (qd * QH + qh) * QW
-                                        for qw in range(QW):
-                                            acc[d + qw * sw] += wv * yf[s + qw]
+            # y spread onto the padded-width grid (zeros in the extra columns), then one
+            # long multiply-add per kernel tap into this thread's own plane
+            for oi in range(Og):
+                o = gi * Og + oi
+                ybase = (n * O + o) * Q
+                for qd in range(QD):
+                    for qh in range(QH):
+                        b0 = (qd * Hp + qh) * Wp
+                        s0 = ybase + (qd * QH + qh) * QW
+                        for qw in range(QW):
+                            ybuf[b0 + qw] = yf[s0 + qw]
+                wbase = (o * Cg + ci) * KK
+                for kd in range(KD):
+                    for kh in range(KH):
+                        for kw in range(KW):
+                            wv = wf[wbase + (kd * KH + kh) * KW + kw]
+                            off = (kd * dd * Hp + kh * dh) * Wp + kw * dw
+                            for i in range(L):
+                                acc[off + i] += wv * ybuf[i]
+            xbase = nc * D_ * H_ * W_
+            for d in range(D_):
+                for h in range(H_):
+                    src = ((d + pd0) * Hp + h + ph0) * Wp + pw0
+                    dst = xbase + (d * H_ + h) * W_
+                    for i in range(W_):
+                        xf[dst + i] = acc[src + i]
+
+
+@twin(**_FLAGS)
+def _conv_transpose_direct_strided(y, w, groups, stride, dilation, padding,
+                                   x):  # pragma: no cover - numba
+    """Direct transposed conv (input gradient): x (N, C, D, H, W) overwritten with the
+    crop (by ``padding``) of the padded plane that receives sum_o w[o, c, k] * y[n, o, q]
+    at q*s + k*d. The padded plane lives in a private per-thread buffer; parallel over
+    (n, c) planes, each owned by one thread."""
+    (sd, sh, sw, dd, dh, dw, N, O, QD, QH, QW, Cg, KD, KH, KW, C, D_, H_, W_,
+     pd0, ph0, pw0, Hp, Wp, Og, plane, Q, KK, flat, L) = _direct_geometry(
+        x.shape, w.shape, y.shape, groups, stride, dilation, padding)
+    xf = x.reshape(x.size)
+    yf = y.reshape(y.size)
+    wf = w.reshape(w.size)
+    # chunks of planes, each allocating its scratch buffers once (not once per plane)
+    total = N * C
+    nch = min(total, U(CHUNKS))
+    for ch_ in prange(nch):
+        ch = U(ch_)
+        acc = np.zeros(plane, dtype=x.dtype)
+        for nc_ in range(ch * total // nch, (ch + U(1)) * total // nch):
+            nc = U(nc_)
+            n = nc // C
+            c = nc - n * C
+            gi = c // Cg
+            ci = c - gi * Cg
+            acc[:] = 0
+            for oi in range(Og):
+                o = gi * Og + oi
+                ybase = (n * O + o) * Q
+                wbase = (o * Cg + ci) * KK
+                for kd in range(KD):
+                    for kh in range(KH):
+                        for kw in range(KW):
+                            wv = wf[wbase + (kd * KH + kh) * KW + kw]
+                            for qd in range(QD):
+                                for qh in range(QH):
+                                    d = ((qd * sd + kd * dd) * Hp + qh * sh
+                                         + kh * dh) * Wp + kw * dw
+                                    s = ybase + (qd * QH + qh) * QW
+                                    for qw in range(QW):
+                                        acc[d + qw * sw] += wv * yf[s + qw]
             xbase = nc * D_ * H_ * W_
             for d in range(D_):
                 for h in range(H_):
@@ -307,7 +370,8 @@ def conv_transpose_direct(y, w, groups, stride, dilation, padding, x):  # pragma
 
 
 @twin(**_REDUCE_FLAGS)
-def conv_weight_grad_direct(x, g, groups, stride, dilation, padding, dw_out):  # pragma: no cover
+def _conv_weight_grad_direct_flat(x, g, groups, stride, dilation, padding,
+                                  dw_out):  # pragma: no cover - numba
     """Direct weight gradient: dw_out (O, Cg, KD, KH, KW) overwritten with
     sum_{n, q} g[n, o, q] * xpad[n, c, q*s + k*d], x (N, C, D, H, W) unpadded and padded
     per plane into a private buffer. Parallel over (o, c) pairs of channels, each thread
@@ -333,33 +397,102 @@ def conv_weight_grad_direct(x, g, groups, stride, dilation, padding, dw_out):  #
             _fill_padded(pbuf, xf, (n * C + c) * D_ * H_ * W_, D_, H_, W_, pd0, ph0, pw0,
                          Hp, Wp)
             gbase = (n * O + o) * Q
-            if flat:
-                for qd in range(QD):
-                    for qh in range(QH):
-                        b0 = (qd * Hp + qh) * Wp
-                        s0 = gbase + (qd * QH + qh) * QW
-                        for qw in range(QW):
-                            gbuf[b0 + qw] = gf[s0 + qw]
-                for kd in range(KD):
-                    for kh in range(KH):
-                        for kw in range(KW):
-                            off = (kd * dd * Hp + kh * dh) * Wp + kw * dw
-                            part = zero
-                            for i in range(L):
-                                part += gbuf[i] * pbuf[off + i]
-                            acc[(kd * KH + kh) * KW + kw] += part
-            else:
-                for kd in range(KD):
-                    for kh in range(KH):
-                        for kw in range(KW):
-                            part = zero
-                            for qd in range(QD):
-                                for qh in range(QH):
-                                    s = ((qd * sd + kd * dd) * Hp + qh * sh
-                                         + kh * dh) * Wp + kw * dw
-                                    g0 = gbase + (qd * QH + qh) * QW
-                                    for qw in range(QW):
-                                        part += gf[g0 + qw] * pbuf[s + qw * sw]
-                            acc[(kd * KH + kh) * KW + kw] += part
+            for qd in range(QD):
+                for qh in range(QH):
+                    b0 = (qd * Hp + qh) * Wp
+                    s0 = gbase + (qd * QH + qh) * QW
+                    for qw in range(QW):
+                        gbuf[b0 + qw] = gf[s0 + qw]
+            for kd in range(KD):
+                for kh in range(KH):
+                    for kw in range(KW):
+                        off = (kd * dd * Hp + kh * dh) * Wp + kw * dw
+                        part = zero
+                        for i in range(L):
+                            part += gbuf[i] * pbuf[off + i]
+                        acc[(kd * KH + kh) * KW + kw] += part
         for k in range(KK):
             wf[oc * KK + k] = acc[k]
+
+
+@twin(**_REDUCE_FLAGS)
+def _conv_weight_grad_direct_strided(x, g, groups, stride, dilation, padding,
+                                     dw_out):  # pragma: no cover - numba
+    """Direct weight gradient: dw_out (O, Cg, KD, KH, KW) overwritten with
+    sum_{n, q} g[n, o, q] * xpad[n, c, q*s + k*d], x (N, C, D, H, W) unpadded and padded
+    per plane into a private buffer. Parallel over (o, c) pairs of channels, each thread
+    owning its own weight slice."""
+    (sd, sh, sw, dd, dh, dw, N, O, QD, QH, QW, Cg, KD, KH, KW, C, D_, H_, W_,
+     pd0, ph0, pw0, Hp, Wp, Og, plane, Q, KK, flat, L) = _direct_geometry(
+        x.shape, dw_out.shape, g.shape, groups, stride, dilation, padding)
+    xf = x.reshape(x.size)
+    gf = g.reshape(g.size)
+    wf = dw_out.reshape(dw_out.size)
+    for oc_ in prange(O * Cg):
+        oc = U(oc_)
+        o = oc // Cg
+        ci = oc - o * Cg
+        c = (o // Og) * Cg + ci
+        acc = np.zeros(KK, dtype=np.float64)
+        # each dot product runs in the data's dtype (float32 SIMD lanes, 16 per AVX-512
+        # register, summed in a fixed reassociated order), the sum over samples in float64
+        zero = np.zeros(1, dtype=x.dtype)[0]
+        pbuf = np.zeros(plane, dtype=x.dtype)
+        gbuf = np.zeros(L, dtype=x.dtype)
+        for n in range(N):
+            _fill_padded(pbuf, xf, (n * C + c) * D_ * H_ * W_, D_, H_, W_, pd0, ph0, pw0,
+                         Hp, Wp)
+            gbase = (n * O + o) * Q
+            for kd in range(KD):
+                for kh in range(KH):
+                    for kw in range(KW):
+                        part = zero
+                        for qd in range(QD):
+                            for qh in range(QH):
+                                s = ((qd * sd + kd * dd) * Hp + qh * sh
+                                     + kh * dh) * Wp + kw * dw
+                                g0 = gbase + (qd * QH + qh) * QW
+                                for qw in range(QW):
+                                    part += gf[g0 + qw] * pbuf[s + qw * sw]
+                        acc[(kd * KH + kh) * KW + kw] += part
+        for k in range(KK):
+            wf[oc * KK + k] = acc[k]
+
+
+class ByStride:
+    """A direct kernel as two :class:`~autograd_cnn.kernels.jit.Twin` s, the stride-1 loops
+    (``flat``: one long multiply-add per tap on the padded-width grid) and the strided
+    ones, compiled separately: a program compiles only what its strides use (LeNet: the
+    flat ones; about half the compile time of one kernel holding both). Called like the
+    kernels, it picks by ``stride`` (the 4th argument); ``serial`` / ``parallel`` pick the
+    build as :class:`~autograd_cnn.kernels.jit.Twin` does."""
+
+    def __init__(self, name, flat, strided):
+        self.__name__ = name
+        self.flat, self.strided = flat, strided
+
+    def variant(self, stride):
+        """The twin serving ``stride``."""
+        return self.flat if all(s == 1 for s in stride) else self.strided
+
+    def __call__(self, *args):
+        return self.variant(args[3])(*args)
+
+    def serial(self, *args):
+        """Run the serial build."""
+        return self.variant(args[3]).serial(*args)
+
+    def parallel(self, *args):
+        """Run the parallel build."""
+        return self.variant(args[3]).parallel(*args)
+
+    def dispatchers(self):
+        """All four Numba dispatchers."""
+        return self.flat.dispatchers() + self.strided.dispatchers()
+
+
+conv_direct = ByStride("conv_direct", _conv_direct_flat, _conv_direct_strided)
+conv_transpose_direct = ByStride("conv_transpose_direct", _conv_transpose_direct_flat,
+                                 _conv_transpose_direct_strided)
+conv_weight_grad_direct = ByStride("conv_weight_grad_direct", _conv_weight_grad_direct_flat,
+                                   _conv_weight_grad_direct_strided)

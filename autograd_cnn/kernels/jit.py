@@ -88,7 +88,7 @@ def first_step_kernels():
     from . import conv_numba as C
     from . import pool as P
 
-    return [C.conv_direct, C.conv_weight_grad_direct, C.im2col, C.col2im,
+    return [C._conv_direct_flat, C._conv_weight_grad_direct_flat, C.im2col, C.col2im,
             P._max_2x2, P._scatter_add]
 
 
