@@ -535,8 +535,11 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1,
         Divides C_in and C_out; ``groups == C_in`` is a depthwise conv.
     padding_mode : {'zeros', 'reflect', 'replicate', 'circular'}
         Non-zero modes pad explicitly (differentiably) and then convolve unpadded.
-    algorithm : {'auto', 'im2col', 'gemm', 'direct', 'fft', 'reference'}
-        Keyword-only extension: pin the kernel (all agree; tests use it).
+    algorithm : {'auto', 'im2col', 'gemm', 'direct', 'fft', 'winograd', 'reference'}
+        Keyword-only extension: pin the kernel (all agree to rounding; tests use it).
+        ``'auto'`` picks per shape (Winograd F(2x2, 3x3) for wide 3x3 stride-1 convs) and
+        uses the FFT only on finite data of moderate dynamic range (it is computed in
+        float64), so a NaN or inf stays inside its receptive field.
 
     Returns
     -------
