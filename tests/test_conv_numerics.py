@@ -232,6 +232,37 @@ def test_conv_twins_are_bitwise_equal_and_match_the_reference(dtype):
                                                      2), rtol=1e-4, atol=1e-4)
 
 
+@pytest.mark.parametrize("alg, wshape, stride", [
+    ("im2col", (6, 4, 3, 3), (2, 1)), ("im2col", (6, 4, 3, 3), (1, 1)),
+    ("gemm", (6, 4, 1, 1), (1, 1)), ("winograd", (6, 4, 3, 3), (1, 1))])
+def test_gemm_paths_do_not_depend_on_the_blas_thread_count(alg, wshape, stride):
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    x = rnd((5, 4, 12, 11), 0, np.float32)
+    w = rnd(wshape, 1, np.float32)
+    p = ((0, 0), (0, 0)) if alg == "gemm" else ((1, 1), (1, 1))
+    g = rnd(D.conv_out_shape(x.shape, w.shape, stride, p, S1), 2, np.float32)
+    tail = (x.shape[2] + 2 * p[0][0] - wshape[2]) % stride[0], 0
+
+    def run():
+        return (D.conv_forward(x, w, stride, p, S1, 1, alg),
+                D.conv_transpose_forward(g, w, stride, p, S1, 1, tail, alg),
+                D.conv_weight_grad(x, g, stride, p, S1, 1, wshape[2:], alg))
+
+    prev = D.BLOCK_ELEMENTS
+    D.BLOCK_ELEMENTS = 4 * 9 * 132  # several blocks: both parts of run_blocks busy
+    try:
+        with threadpoolctl.threadpool_limits(1, "blas"):
+            one = run()
+        with threadpoolctl.threadpool_limits(2, "blas"):
+            two = run()
+    finally:
+        D.BLOCK_ELEMENTS = prev
+    ref = R.conv_forward_ref(x.astype(np.float64), w.astype(np.float64), stride, p, S1, 1)
+    np.testing.assert_allclose(one[0], ref, rtol=1e-4, atol=1e-4)
+    for a, b in zip(one, two):
+        assert np.array_equal(a, b)
+
+
 def test_pool_twins_are_bitwise_equal(monkeypatch):
     rng = np.random.default_rng(3)
     x = rng.standard_normal((6, 5, 13, 11)).astype(np.float32)

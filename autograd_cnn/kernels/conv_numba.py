@@ -45,7 +45,8 @@ U = uint64
 CHUNKS = 64
 
 
-@njit(**_FLAGS)  # serial: on the GEMM path BLAS owns the cores (conv_dispatch._limits)
+# serial, without the GIL: on the GEMM path, blocks of samples run on Python threads
+@njit(nogil=True, **_FLAGS)
 def im2col(xp, n0, nb, kernel, stride, dilation, out, cols):  # pragma: no cover - numba
     """cols[(c, kd, kh, kw), b, (qd, qh, qw)] = xp[n0 + b, c, qd*sd + kd*dd, ...].
 
@@ -86,7 +87,7 @@ def im2col(xp, n0, nb, kernel, stride, dilation, out, cols):  # pragma: no cover
                             cf[d + qw] = xf[s + qw * sw]
 
 
-@njit(**_FLAGS)
+@njit(nogil=True, **_FLAGS)
 def col2im(cols, nb, kernel, stride, dilation, out, xp):  # pragma: no cover - numba
     """Adjoint of :func:`im2col`: xp[b, c, ...] += cols[(c, k), b, q] at q*s + k*d.
 
