@@ -263,6 +263,30 @@ def test_gemm_paths_do_not_depend_on_the_blas_thread_count(alg, wshape, stride):
         assert np.array_equal(a, b)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_direct_paths_do_not_depend_on_the_thread_count(dtype, monkeypatch):
+    if numba.get_num_threads() < 2:
+        pytest.skip("one thread only")
+    monkeypatch.setattr(D, "SPLIT_MIN_ELEMENTS", 0)  # split the batch into parts
+    x, w = rnd((5, 4, 11, 9), 0, dtype), rnd((6, 2, 3, 3), 1, dtype)
+    p = ((1, 1), (0, 2))
+    g = rnd(D.conv_out_shape(x.shape, w.shape, S1, p, S1), 2, dtype)
+
+    def run():
+        return (D.conv_forward(x, w, S1, p, S1, 2, "direct"),
+                D.conv_transpose_forward(g, w, S1, p, S1, 2, (0, 0), "direct"),
+                D.conv_weight_grad(x, g, S1, p, S1, 2, (3, 3), "direct"))
+
+    split = run()  # small calls: serial builds on two Python threads
+    monkeypatch.setattr(D._threads, "NUMBA_MIN_ELEMENTS", 0)
+    monkeypatch.setattr(D._threads, "DIRECT_PARALLEL_MIN_FLOPS", 0)
+    parallel = run()  # "big" calls: the parallel builds
+    for a, b in zip(split, parallel):
+        assert np.array_equal(a, b)
+    np.testing.assert_allclose(split[2], R.conv_weight_grad_ref(x, g, S1, p, S1, 2, (3, 3)),
+                               rtol=1e-4, atol=1e-4)
+
+
 def test_pool_twins_are_bitwise_equal(monkeypatch):
     rng = np.random.default_rng(3)
     x = rng.standard_normal((6, 5, 13, 11)).astype(np.float32)

@@ -247,6 +247,31 @@ def _sample_parts(n):
     return [(i * n // parts, (i + 1) * n // parts) for i in range(parts)]
 
 
+def _direct_in_parts(n, a5, b5, call, kernel):
+    """Run a direct kernel over the batch: ``call(k, a, b)`` runs kernel build ``k`` on
+    samples [a, b). Calls big enough for the parallel twin (the conv dispatcher's
+    :func:`~autograd_cnn.kernels.threads._limits` left Numba more than one thread) run
+    it on each part of the batch in turn; smaller ones run the *serial* build on the
+    parts at once on Python threads (no parallel kernel to compile: LeNet's first conv
+    about 2x faster at no compile cost). Tiny calls run in one piece. Returns the
+    parts' results in order."""
+    import numba
+
+    # the split depends on the shapes only (the weight gradient sums the parts' results,
+    # so its rounding follows the split): results never depend on the thread count
+    split = n >= 2 and a5.size + b5.size >= SPLIT_MIN_ELEMENTS
+    parts = _sample_parts(n) if split else [(0, n)]
+    if numba.get_num_threads() > 1:  # _limits kept the pool: the parallel twin per part
+        return [call(kernel.parallel, a, b) for a, b in parts]
+    if not split:
+        return [call(kernel.serial, 0, n)]
+    return _threads.run_blocks(parts, lambda part: call(kernel.serial, *part[0]))
+
+
+#: Direct convs moving fewer elements (input + kernel or output) run in one piece.
+SPLIT_MIN_ELEMENTS = 1 << 16
+
+
 def _sum_in_order(parts):
     """parts[0] + parts[1] + ... (in place in parts[0]), a fixed order."""
     total = parts[0]
@@ -336,7 +361,9 @@ def _conv_forward(x, w, stride, padding, dilation, groups, algorithm="auto"):
         y = np.empty((n, o) + q3, dt)
         from .conv_numba import conv_direct
 
-        conv_direct(_as5(x, nd), w5, groups, s3, d3, _t3(padding, (0, 0)), y)
+        x5, p3 = _as5(x, nd), _t3(padding, (0, 0))
+        _direct_in_parts(n, x5, w5, lambda k, a, b: k(x5[a:b], w5, groups, s3, d3, p3,
+                                                       y[a:b]), conv_direct)
         return y.reshape(out_shape)
     xp = _pad5(_as5(x, nd), _t3(padding, (0, 0)))
     # im2col + GEMM, in blocks of samples
@@ -448,7 +475,8 @@ def _conv_transpose_forward(y, w, stride, padding, dilation, groups, output_padd
         from .conv_numba import conv_transpose_direct
 
         x = np.empty((n, c) + _t3(out_shape[2:], 1), dt)
-        conv_transpose_direct(y5, w5, groups, s3, d3, pad3, x)
+        _direct_in_parts(n, x, w5, lambda k, a, b: k(y5[a:b], w5, groups, s3, d3, pad3,
+                                                      x[a:b]), conv_transpose_direct)
         return x.reshape(out_shape)
     xp = np.zeros((n, c) + full, dt)
     from .conv_numba import col2im
@@ -557,9 +585,15 @@ def _conv_weight_grad(x, g, stride, padding, dilation, groups, kernel_size,
     if alg == "direct":
         from .conv_numba import conv_weight_grad_direct
 
-        dw = np.empty((o, cg) + k3, dt)
-        conv_weight_grad_direct(_as5(x, nd), g5, groups, s3, d3, _t3(padding, (0, 0)), dw)
-        return dw.reshape(w_shape)
+        x5, p3 = _as5(x, nd), _t3(padding, (0, 0))
+
+        def part(k, a, b):
+            dw = np.empty((o, cg) + k3, dt)
+            k(x5[a:b], g5[a:b], groups, s3, d3, p3, dw)
+            return dw
+
+        parts = _direct_in_parts(n, x5, g5, part, conv_weight_grad_direct)
+        return _sum_in_order(parts).reshape(w_shape)
     xp = _pad5(_as5(x, nd), _t3(padding, (0, 0)))
     from .conv_numba import im2col
 

@@ -32,11 +32,12 @@ from numba import njit, prange, uint64
 
 from .jit import twin
 
-_FLAGS = dict(cache=True, fastmath={"contract"})
+# nogil: the serial builds run on halves of the batch at once on Python threads
+_FLAGS = dict(cache=True, nogil=True, fastmath={"contract"})
 # the weight gradient's dot products vectorize only if their sum may be reassociated;
 # each (o, c) slice is still computed by one thread in one fixed order, so parallel and
 # serial runs stay bitwise equal
-_REDUCE_FLAGS = dict(cache=True, fastmath={"contract", "reassoc"})
+_REDUCE_FLAGS = dict(cache=True, nogil=True, fastmath={"contract", "reassoc"})
 
 U = uint64
 
@@ -45,8 +46,8 @@ U = uint64
 CHUNKS = 64
 
 
-# serial, without the GIL: on the GEMM path, blocks of samples run on Python threads
-@njit(nogil=True, **_FLAGS)
+# serial: on the GEMM path, blocks of samples run on Python threads (see _FLAGS)
+@njit(**_FLAGS)
 def im2col(xp, n0, nb, kernel, stride, dilation, out, cols):  # pragma: no cover - numba
     """cols[(c, kd, kh, kw), b, (qd, qh, qw)] = xp[n0 + b, c, qd*sd + kd*dd, ...].
 
@@ -87,7 +88,7 @@ def im2col(xp, n0, nb, kernel, stride, dilation, out, cols):  # pragma: no cover
                             cf[d + qw] = xf[s + qw * sw]
 
 
-@njit(nogil=True, **_FLAGS)
+@njit(**_FLAGS)
 def col2im(cols, nb, kernel, stride, dilation, out, xp):  # pragma: no cover - numba
     """Adjoint of :func:`im2col`: xp[b, c, ...] += cols[(c, k), b, q] at q*s + k*d.
 
