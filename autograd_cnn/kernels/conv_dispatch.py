@@ -12,10 +12,18 @@ plus :func:`unfold` / :func:`fold` (im2col and its adjoint col2im).
 Algorithms (``algorithm=``): ``"im2col"`` (Numba im2col into a reused GEMM-ready buffer,
 then BLAS GEMM, batch processed in blocks so the buffer stays under
 :data:`BLOCK_ELEMENTS`), ``"gemm"`` (1x1 kernels, stride 1, no padding: the conv *is* a
-GEMM), ``"direct"`` (Numba loops; best for depthwise and small-group convs), ``"fft"``
-(forward convs with stride 1 and no dilation; large kernels), ``"reference"`` (the NumPy
-oracle) and ``"auto"`` (chosen per shape, from measurements recorded in
-benchmarks/results_conv.md).
+GEMM), ``"direct"`` (Numba loops; best for depthwise and small-group convs),
+``"winograd"`` (F(2x2, 3x3) for 3x3 stride-1 convs and their transposes,
+:mod:`~autograd_cnn.kernels.winograd`), ``"fft"`` (forward convs with stride 1 and no
+dilation; large kernels; :mod:`~autograd_cnn.kernels.conv_fft`), ``"reference"`` (the
+NumPy oracle) and ``"auto"`` (chosen per shape, from measurements recorded in
+docs/performance.md and benchmarks/results_conv.md; the FFT only where it is accurate).
+
+Threads (:mod:`~autograd_cnn.kernels.threads`): the GEMM paths split the batch into two
+parts run at once on Python threads with single-threaded BLAS, mid-sized direct convs
+run their serial kernels the same way, and only big direct convs use Numba's parallel
+builds. The split depends on the shapes alone, so results never depend on the number
+of threads (tested bitwise).
 
 Spatial dims 1-3 run through the same 5-D kernels (leading singleton dims are added),
 the reference handles any number of spatial dims.
