@@ -37,12 +37,11 @@ import threading
 
 import numpy as np
 
-from . import threads as _threads  # first: sets OMP_WAIT_POLICY before Numba's pool starts
-
 from ..errors import InvalidArgumentError, OutputTooLargeError
 from . import conv_reference as ref
-from .threads import _blas_controllers, _limits  # noqa: F401  (re-exported for tests)
+from . import threads as _threads  # sets OMP_WAIT_POLICY (before any parallel call)
 from .conv_fft import FFT_MAX_RANGE, _all_finite, _conv_fft, fft_is_accurate  # noqa: F401
+from .threads import _blas_controllers, _limits  # noqa: F401  (re-exported for tests)
 
 ALGORITHMS = ("auto", "im2col", "gemm", "direct", "fft", "winograd", "reference")
 

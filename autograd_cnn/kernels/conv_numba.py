@@ -440,7 +440,6 @@ def _conv_weight_grad_direct_strided(x, g, groups, stride, dilation, padding,
         # register, summed in a fixed reassociated order), the sum over samples in float64
         zero = np.zeros(1, dtype=x.dtype)[0]
         pbuf = np.zeros(plane, dtype=x.dtype)
-        gbuf = np.zeros(L, dtype=x.dtype)
         for n in range(N):
             _fill_padded(pbuf, xf, (n * C + c) * D_ * H_ * W_, D_, H_, W_, pd0, ph0, pw0,
                          Hp, Wp)

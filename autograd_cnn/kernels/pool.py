@@ -30,7 +30,7 @@ compile) only the serial one.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange, uintp
+from numba import prange, uintp
 
 from .jit import twin
 
