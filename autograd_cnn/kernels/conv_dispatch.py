@@ -256,7 +256,7 @@ def _sample_parts(n):
 
 def _direct_in_parts(n, a5, b5, call, kernel):
     """Run a direct kernel over the batch: ``call(k, a, b)`` runs kernel build ``k`` on
-    samples [a, b). Calls big enough for the parallel twin (the conv dispatcher's
+    samples [a, b); a5, b5 are the batched input and output (their sizes decide). Calls big enough for the parallel twin (the conv dispatcher's
     :func:`~autograd_cnn.kernels.threads._limits` left Numba more than one thread) run
     it on each part of the batch in turn; smaller ones run the *serial* build on the
     parts at once on Python threads (no parallel kernel to compile: LeNet's first conv
@@ -275,7 +275,7 @@ def _direct_in_parts(n, a5, b5, call, kernel):
     return _threads.run_blocks(parts, lambda part: call(kernel.serial, *part[0]))
 
 
-#: Direct convs moving fewer elements (input + kernel or output) run in one piece.
+#: Direct convs moving fewer elements (batched input + output) run in one piece.
 SPLIT_MIN_ELEMENTS = 1 << 16
 
 
@@ -369,8 +369,8 @@ def _conv_forward(x, w, stride, padding, dilation, groups, algorithm="auto"):
         from .conv_numba import conv_direct
 
         x5, p3 = _as5(x, nd), _t3(padding, (0, 0))
-        _direct_in_parts(n, x5, w5, lambda k, a, b: k(x5[a:b], w5, groups, s3, d3, p3,
-                                                       y[a:b]), conv_direct)
+        _direct_in_parts(n, x5, y, lambda k, a, b: k(x5[a:b], w5, groups, s3, d3, p3,
+                                                      y[a:b]), conv_direct)
         return y.reshape(out_shape)
     xp = _pad5(_as5(x, nd), _t3(padding, (0, 0)))
     # im2col + GEMM, in blocks of samples
@@ -482,7 +482,7 @@ def _conv_transpose_forward(y, w, stride, padding, dilation, groups, output_padd
         from .conv_numba import conv_transpose_direct
 
         x = np.empty((n, c) + _t3(out_shape[2:], 1), dt)
-        _direct_in_parts(n, x, w5, lambda k, a, b: k(y5[a:b], w5, groups, s3, d3, pad3,
+        _direct_in_parts(n, y5, x, lambda k, a, b: k(y5[a:b], w5, groups, s3, d3, pad3,
                                                       x[a:b]), conv_transpose_direct)
         return x.reshape(out_shape)
     xp = np.zeros((n, c) + full, dt)
