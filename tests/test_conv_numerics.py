@@ -287,6 +287,30 @@ def test_direct_paths_do_not_depend_on_the_thread_count(dtype, monkeypatch):
                                rtol=1e-4, atol=1e-4)
 
 
+def test_concurrent_callers_get_exact_results_and_blas_threads_restored():
+    import threading
+
+    from autograd_cnn.kernels import threads as T
+
+    x, w = rnd((8, 16, 20, 20), 0, np.float32), rnd((16, 16, 3, 3), 1, np.float32)
+    p = ((1, 1), (1, 1))
+    ref = D.conv_forward(x, w, S1, p, S1, 1)  # Winograd, batch in two parts
+    before = T.blas_threads()
+    ok = []
+
+    def work():
+        for _ in range(5):
+            ok.append(np.array_equal(D.conv_forward(x, w, S1, p, S1, 1), ref))
+
+    threads = [threading.Thread(target=work) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert ok == [True] * 15
+    assert T.blas_threads() == before
+
+
 def test_pool_twins_are_bitwise_equal(monkeypatch):
     rng = np.random.default_rng(3)
     x = rng.standard_normal((6, 5, 13, 11)).astype(np.float32)

@@ -115,22 +115,43 @@ def run_blocks(blocks, fn, parts=PARTS):
     split = [blocks[i * len(blocks) // parts:(i + 1) * len(blocks) // parts]
              for i in range(parts)]
     workers = min(blas_threads(), parts)
-    if workers <= 1:
-        return [fn(p) for p in split]
+    if workers <= 1 or threading.current_thread().name.startswith(_PREFIX):
+        return [fn(p) for p in split]  # (never wait on the pool from inside it)
     with _executor_lock:
         if _executor is None:
             from concurrent.futures import ThreadPoolExecutor
 
-            _executor = ThreadPoolExecutor(PARTS - 1, thread_name_prefix="autograd_cnn")
+            _executor = ThreadPoolExecutor(PARTS - 1, thread_name_prefix=_PREFIX)
         ex = _executor
-    libs = _blas_controllers()
-    prev = [c.get_num_threads() for c in libs]
-    try:
-        for c in libs:
-            c.set_num_threads(1)
+    with _one_blas_thread():
         futures = [ex.submit(fn, p) for p in split[1:]]
         first = fn(split[0])
         return [first] + [f.result() for f in futures]
+
+
+_PREFIX = "autograd_cnn_kernels"
+_blas_lock = threading.Lock()
+_blas_users = 0
+_blas_saved: list = []
+
+
+@contextlib.contextmanager
+def _one_blas_thread():
+    """BLAS on one thread while any caller is inside (a count, so that concurrent
+    callers from several user threads restore the original setting exactly once)."""
+    global _blas_users, _blas_saved
+    libs = _blas_controllers()
+    with _blas_lock:
+        if _blas_users == 0:
+            _blas_saved = [c.get_num_threads() for c in libs]
+            for c in libs:
+                c.set_num_threads(1)
+        _blas_users += 1
+    try:
+        yield
     finally:
-        for c, n in zip(libs, prev):
-            c.set_num_threads(n)
+        with _blas_lock:
+            _blas_users -= 1
+            if _blas_users == 0:
+                for c, n in zip(libs, _blas_saved):
+                    c.set_num_threads(n)
