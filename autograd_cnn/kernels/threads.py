@@ -67,21 +67,15 @@ def _limits(elements: int, flops: float, alg: str = "direct"):
     gemm_path = alg in ("im2col", "gemm", "winograd")
     small_numba = (gemm_path or elements < NUMBA_MIN_ELEMENTS
                    or flops < DIRECT_PARALLEL_MIN_FLOPS) and prev_numba > 1
-    libs = _blas_controllers() if (gemm_path and flops < BLAS_MIN_FLOPS) else []
-    prev_blas = [c.get_num_threads() for c in libs]
-    try:
-        if small_numba:
-            numba.set_num_threads(1)
-        for c, n in zip(libs, prev_blas):
-            if n > 1:
-                c.set_num_threads(1)
-        yield
-    finally:
-        if small_numba:
-            numba.set_num_threads(prev_numba)
-        for c, n in zip(libs, prev_blas):
-            if n > 1:
-                c.set_num_threads(n)
+    small_blas = gemm_path and flops < BLAS_MIN_FLOPS
+    with _one_blas_thread() if small_blas else contextlib.nullcontext():
+        try:
+            if small_numba:
+                numba.set_num_threads(1)
+            yield
+        finally:
+            if small_numba:
+                numba.set_num_threads(prev_numba)
 
 
 _executor = None
