@@ -80,6 +80,10 @@ def main(argv=None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
+    if args.command in ("train", "demo") and not getattr(args, "expression", False):
+        from .kernels.jit import announce_compilation
+
+        announce_compilation()  # one line when Numba will compile (empty disk cache)
     return _run(lambda a: _prepare_output_dirs(a) or a.func(a), args)
 
 

@@ -11,6 +11,10 @@ bursts of load from other users of the machine) and the ratio PyTorch time / our
 
     python benchmarks/bench_conv.py            # full table
     python benchmarks/bench_conv.py --repeat 5 --shapes a,b
+    python benchmarks/bench_conv.py --before /path/to/old/checkout   # before/after table
+
+The children import autograd_cnn from this checkout (``--before``: from the given one),
+whatever is installed; the table ends with fwd+bwd per shape, the issue's metric.
 
 This is not a test; nothing here asserts on time.
 """
@@ -23,6 +27,8 @@ import os
 import subprocess
 import sys
 import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 SHAPES = {
     # name: (x shape, w shape, stride, padding, groups)
@@ -73,7 +79,7 @@ def worker_ours(names, repeat):
         F.fold(F.unfold(x, 2), (6, 6), 2)
     first = time.perf_counter() - t0
     rng = np.random.default_rng(0)
-    res = {"_first_calls_s": first, "_import_s": t_import}
+    res = {"_first_calls_s": first, "_import_s": t_import, "_path": ac.__file__}
     for name in names:
         xs, ws, s, p, g = SHAPES[name]
         x = ac.tensor(rng.standard_normal(xs).astype(np.float32), requires_grad=True)
@@ -193,6 +199,8 @@ def main():
     ap.add_argument("--shapes", default=",".join(SHAPES))
     ap.add_argument("--repeat", type=int, default=7)
     ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--before", default=None,
+                    help="an older checkout of autograd_cnn, measured as 'before'")
     args = ap.parse_args()
     names = [n for n in args.shapes.split(",") if n]
     if args.worker:
@@ -205,10 +213,12 @@ def main():
     env.pop("OPENBLAS_CORETYPE", None)
     env.pop("OPENBLAS_L2_SIZE", None)
 
-    def run(tool):
+    def run(tool, root=ROOT):
         cmd = [sys.executable, os.path.abspath(__file__), "--worker", tool, "--shapes",
                ",".join(names), "--repeat", str(args.repeat)]
-        out = subprocess.run(cmd, env=env, capture_output=True, text=True)
+        child = dict(env, PYTHONPATH=os.pathsep.join(
+            p for p in (root, env.get("PYTHONPATH")) if p))
+        out = subprocess.run(cmd, env=child, capture_output=True, text=True)
         if out.returncode:
             return None, out.stderr.strip().splitlines()[-1:] or ["failed"]
         return json.loads(out.stdout.strip().splitlines()[-1]), None
@@ -230,39 +240,58 @@ def main():
                     a[name][op] = min(a[name][op], v)
         return a
 
-    ours = theirs = mine = None
+    ours = theirs = mine = before = None
     terr = None
     for _ in range(args.rounds):
         o, err = run("ours")
         if o is None:
             sys.exit(f"our worker failed: {err}")
         ours = best(ours, o)
+        if args.before:
+            b, err = run("ours", os.path.abspath(args.before))
+            if b is None:
+                sys.exit(f"the 'before' worker failed: {err}")
+            before = best(before, b)
         t, terr = run("torch")
         if t is not None:
             theirs = best(theirs, t)
         m, _ = run("mygrad")
         if m is not None:
             mine = best(mine, m)
-    print(f"ours: import {ours['_import_s']:.2f} s, first calls of the whole family in a "
-          f"fresh process (Numba cache) {ours['_first_calls_s']:.2f} s")
+    for label, r in (("ours", ours), ("before", before)):
+        if r:
+            print(f"{label}: {r['_path']}: import {r['_import_s']:.2f} s, first calls of the "
+                  f"whole family in a fresh process (Numba cache) {r['_first_calls_s']:.2f} s")
     if theirs is None:
         print(f"torch unavailable: {terr}")
     if mine is None:
         print("MyGrad unavailable: skipped")
-    head = f"{'shape':5} {'op':4} {'ours ms':>9} {'torch ms':>9} {'ratio':>6}"
-    head += f" {'mygrad ms':>10} {'x faster':>8}" if mine else ""
+    ops = ("fwd", "bwd", "tr", "fwd+bwd")
+    for r in (ours, before, theirs, mine):
+        for name in names if r else ():
+            if name in r and "fwd" in r[name] and "bwd" in r[name]:
+                r[name]["fwd+bwd"] = r[name]["fwd"] + r[name]["bwd"]
+    head = "| shape | op | ours ms |" + (" before ms |" if before else "")
+    head += " torch ms | ratio |" + (" ratio before |" if before else "")
+    head += " mygrad ms | x faster |" if mine else ""
     print(head)
+    print("|" + "---|" * (head.count("|") - 1))
     for name in names:
-        for op in ("fwd", "bwd", "tr"):
+        for op in ops:
             o = ours[name][op]
-            line = f"{name:5} {op:4} {o:9.2f}"
+            line = f"| {name} | {op} | {o:.2f} |"
+            if before:
+                line += f" {before[name][op]:.2f} |"
             if theirs:
                 t = theirs[name][op]
-                line += f" {t:9.2f} {t / o:6.2f}"
-            if mine and name in mine and op in mine[name]:
-                m = mine[name][op]
-                line += f" {m:10.2f} {m / o:8.1f}"
+                line += f" {t:.2f} | {t / o:.2f} |"
+                if before:
+                    line += f" {t / before[name][op]:.2f} |"
+            if mine:
+                m = mine.get(name, {}).get(op)
+                line += f" {m:.2f} | {m / o:.1f} |" if m else " - | - |"
             print(line)
+    print("ratio = torch time / our time (> 1: we are faster); lowest median of the rounds")
     print(f"load average at the end {os.getloadavg()[0]:.1f}")
 
 

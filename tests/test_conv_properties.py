@@ -246,7 +246,8 @@ def test_gemm_algorithm_equals_the_reference_for_1x1():
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("alg", ["im2col", "direct"])
 def test_parallel_and_serial_results_are_bitwise_equal(dtype, alg, monkeypatch):
-    monkeypatch.setattr(D, "NUMBA_MIN_ELEMENTS", 0)  # small inputs would run serially anyway
+    monkeypatch.setattr(D._threads, "NUMBA_MIN_ELEMENTS", 0)  # small inputs: serial anyway
+    monkeypatch.setattr(D._threads, "DIRECT_PARALLEL_MIN_FLOPS", 0)  # (serial twin: jit.py)
     x, w = rnd((3, 4, 11, 9), 0, dtype), rnd((6, 2, 3, 3), 1, dtype)
     s, p, d = (2, 1), ((1, 1), (0, 2)), (1, 2)
     g = rnd(D.conv_out_shape(x.shape, w.shape, s, p, d), 2, dtype)
@@ -295,6 +296,10 @@ def test_auto_algorithm_choice_follows_the_shape():
     assert D.choose_algorithm("conv", (16, 128, 28, 28), (128, 1, 3, 3), (1, 1),
                               ((1, 1), (1, 1)), 128) == "direct"
     assert D.choose_algorithm("conv", (8, 64, 56, 56), (64, 64, 3, 3), (1, 1),
+                              ((1, 1), (1, 1)), 1) == "winograd"
+    assert D.choose_algorithm("conv_weight_grad", (8, 64, 56, 56), (64, 64, 3, 3), (1, 1),
+                              ((1, 1), (1, 1)), 1) == "im2col"
+    assert D.choose_algorithm("conv", (8, 64, 56, 56), (64, 64, 3, 3), (2, 2),
                               ((1, 1), (1, 1)), 1) == "im2col"
     assert D.choose_algorithm("conv", (64, 1, 28, 28), (6, 1, 5, 5), (1, 1),
                               ((0, 0), (0, 0)), 1) == "direct"

@@ -12,10 +12,18 @@ plus :func:`unfold` / :func:`fold` (im2col and its adjoint col2im).
 Algorithms (``algorithm=``): ``"im2col"`` (Numba im2col into a reused GEMM-ready buffer,
 then BLAS GEMM, batch processed in blocks so the buffer stays under
 :data:`BLOCK_ELEMENTS`), ``"gemm"`` (1x1 kernels, stride 1, no padding: the conv *is* a
-GEMM), ``"direct"`` (Numba loops; best for depthwise and small-group convs), ``"fft"``
-(forward convs with stride 1 and no dilation; large kernels), ``"reference"`` (the NumPy
-oracle) and ``"auto"`` (chosen per shape, from measurements recorded in
-benchmarks/results_conv.md).
+GEMM), ``"direct"`` (Numba loops; best for depthwise and small-group convs),
+``"winograd"`` (F(2x2, 3x3) for 3x3 stride-1 convs and their transposes,
+:mod:`~autograd_cnn.kernels.winograd`), ``"fft"`` (forward convs with stride 1 and no
+dilation; large kernels; :mod:`~autograd_cnn.kernels.conv_fft`), ``"reference"`` (the
+NumPy oracle) and ``"auto"`` (chosen per shape, from measurements recorded in
+docs/performance.md and benchmarks/results_conv.md; the FFT only where it is accurate).
+
+Threads (:mod:`~autograd_cnn.kernels.threads`): the GEMM paths split the batch into two
+parts run at once on Python threads with single-threaded BLAS, mid-sized direct convs
+run their serial kernels the same way, and only big direct convs use Numba's parallel
+builds. The split depends on the shapes alone, so results never depend on the number
+of threads (tested bitwise).
 
 Spatial dims 1-3 run through the same 5-D kernels (leading singleton dims are added),
 the reference handles any number of spatial dims.
@@ -23,24 +31,19 @@ the reference handles any number of spatial dims.
 
 from __future__ import annotations
 
-import contextlib
 import math
 import os
 import threading
 
-# Numba's OpenMP workers spin after each parallel region, OpenBLAS's workers spin after
-# each GEMM; on a small machine the two pools steal each other's cores (measured here: an
-# im2col of 0.1 ms took 16 ms right after a GEMM). Passive waiting for the OpenMP pool
-# removes most of it. It must be set before Numba starts its pool (first parallel call),
-# hence at import; a value chosen by the user wins. See also _limits() below.
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-
-import numpy as np  # noqa: E402
+import numpy as np
 
 from ..errors import InvalidArgumentError, OutputTooLargeError
 from . import conv_reference as ref
+from . import threads as _threads  # sets OMP_WAIT_POLICY (before any parallel call)
+from .conv_fft import FFT_MAX_RANGE, _all_finite, _conv_fft, fft_is_accurate  # noqa: F401
+from .threads import _blas_controllers, _limits  # noqa: F401  (re-exported for tests)
 
-ALGORITHMS = ("auto", "im2col", "gemm", "direct", "fft", "reference")
+ALGORITHMS = ("auto", "im2col", "gemm", "direct", "fft", "winograd", "reference")
 
 #: ``auto`` uses the FFT for stride-1, undilated convs with kernels of at least this many
 #: taps (the direct/GEMM cost grows with the kernel, the FFT's does not).
@@ -50,6 +53,10 @@ FFT_MIN_TAPS = 81
 #: refused before anything is allocated. Set with :func:`set_max_output_elements` or the
 #: ``AUTOGRAD_CNN_MAX_OUTPUT_ELEMENTS`` environment variable.
 MAX_OUTPUT_ELEMENTS = int(os.environ.get("AUTOGRAD_CNN_MAX_OUTPUT_ELEMENTS", 2**31))
+
+#: GEMMs with at most this many rows (output channels per group) run one per sample,
+#: straight into the output (a wide GEMM with so few rows is slow and needs a transpose).
+THIN_GEMM_ROWS = 64
 
 #: Upper bound of the im2col buffer (elements); the batch is processed in blocks of
 #: samples so that the column matrix of one block fits (a single sample may exceed it).
@@ -77,63 +84,6 @@ def check_output_size(shape, what: str):
         )
 
 
-# ---- thread pools -----------------------------------------------------------------------
-
-#: Below this many elements moved, Numba kernels run on one thread (waking the pool
-#: costs more than it saves, and far more on a loaded machine).
-NUMBA_MIN_ELEMENTS = 1 << 18
-#: Below this many flops, GEMMs run with one BLAS thread.
-BLAS_MIN_FLOPS = 1e7
-
-_blas_libs = None
-
-
-def _blas_controllers():
-    global _blas_libs
-    if _blas_libs is None:
-        try:
-            from threadpoolctl import ThreadpoolController
-
-            _blas_libs = [c for c in ThreadpoolController().lib_controllers
-                          if c.user_api == "blas"]
-        except Exception:  # threadpoolctl missing or failing: leave BLAS alone
-            _blas_libs = []
-    return _blas_libs
-
-
-@contextlib.contextmanager
-def _limits(elements: int, flops: float, alg: str = "direct"):
-    """Run one kernel call so that the two thread pools never compete for the cores.
-
-    Measured on 2 cores: with both Numba's and OpenBLAS's pools awake, an im2col of
-    0.1 ms took 16 ms and small GEMMs 8-80 ms; serial im2col + threaded GEMM ran shape c
-    in 14 ms instead of 50+. So: on the GEMM paths (``im2col``, ``gemm``) BLAS owns the
-    cores and the (memory-bound) Numba im2col/col2im run on one thread; on the
-    ``direct`` path Numba owns them. Small calls use one thread of either kind (waking a
-    pool costs more than it saves). BLAS threads are set through threadpoolctl when it
-    is installed (about 1 us per call)."""
-    import numba
-
-    prev_numba = numba.get_num_threads()
-    gemm_path = alg in ("im2col", "gemm")
-    small_numba = (gemm_path or elements < NUMBA_MIN_ELEMENTS) and prev_numba > 1
-    libs = _blas_controllers() if (gemm_path and flops < BLAS_MIN_FLOPS) else []
-    prev_blas = [c.get_num_threads() for c in libs]
-    try:
-        if small_numba:
-            numba.set_num_threads(1)
-        for c, n in zip(libs, prev_blas):
-            if n > 1:
-                c.set_num_threads(1)
-        yield
-    finally:
-        if small_numba:
-            numba.set_num_threads(prev_numba)
-        for c, n in zip(libs, prev_blas):
-            if n > 1:
-                c.set_num_threads(n)
-
-
 # ---- helpers ---------------------------------------------------------------------------
 
 _local = threading.local()
@@ -152,6 +102,22 @@ def _buffer(name: str, size: int, dtype) -> np.ndarray:
         if size <= 2 * BLOCK_ELEMENTS:
             cache[key] = buf
     return buf[:size]
+
+
+def _half_in_float32(fn):
+    """Run ``fn`` on float16 arrays in float32 and round its result back to float16 (the
+    kernels exist for float32 and float64 only; PyTorch, too, returns float16)."""
+    import functools
+
+    @functools.wraps(fn)
+    def run(a, b, *args, **kwargs):
+        if a.dtype != np.float16 and getattr(b, "dtype", None) != np.float16:
+            return fn(a, b, *args, **kwargs)
+        a = a.astype(np.float32)
+        b = b.astype(np.float32) if isinstance(b, np.ndarray) and b.dtype.kind == "f" else b
+        return fn(a, b, *args, **kwargs).astype(np.float16)
+
+    return run
 
 
 def _float_dtype(*arrays):
@@ -203,8 +169,12 @@ def _pad5(x5, padding3):
     return xp
 
 
-def choose_algorithm(kind, x_shape, w_shape, stride, padding, groups, dilation=None) -> str:
+def choose_algorithm(kind, x_shape, w_shape, stride, padding, groups, dilation=None,
+                     allow_fft=True) -> str:
     """The measured choice (benchmarks/results_conv.md): GEMM for 1x1/stride 1/no padding;
+    the FFT for stride-1 undilated forward convs of at least :data:`FFT_MIN_TAPS` taps
+    (``allow_fft``; :func:`conv_forward` then checks that it is accurate on the data, see
+    :func:`fft_is_accurate`);
     direct loops for grouped convs with few channels per group (depthwise) and for convs
     whose GEMM would have a tiny inner dimension C/groups * prod(K) <= 32 (LeNet's first
     layer: 1 channel, 5x5); im2col + GEMM for the rest."""
@@ -214,20 +184,51 @@ def choose_algorithm(kind, x_shape, w_shape, stride, padding, groups, dilation=N
     dilation = dilation or (1,) * len(stride)
     if k == 1 and all(s == 1 for s in stride) and not any(lo or hi for lo, hi in padding):
         return "gemm"
-    if (kind == "conv" and k >= FFT_MIN_TAPS and all(s == 1 for s in stride)
+    if (kind == "conv" and allow_fft and k >= FFT_MIN_TAPS and all(s == 1 for s in stride)
             and all(d == 1 for d in dilation)):
         return "fft"
     if (groups > 1 and cg * og <= 64) or cg * k <= 32:
         return "direct"
+    if (kind != "conv_weight_grad" and _winograd_fits(kind, w_shape, stride, padding, groups,
+                                                       dilation)
+            and min(cg, og) >= WINOGRAD_MIN_CHANNELS
+            and all(s >= WINOGRAD_MIN_SIZE for s in x_shape[2:])):
+        return "winograd"
     return "im2col"
+
+
+#: ``auto`` takes Winograd F(2x2, 3x3) for 3x3 stride-1 convs with at least this many
+#: input and output channels and images of at least WINOGRAD_MIN_SIZE per side (below,
+#: the 16 GEMMs are too thin to beat one im2col GEMM). Shape c (64 channels, 56x56):
+#: forward 12.9 ms vs 20.1 ms with im2col, transposed 13.5 vs 17.2 (one thread each).
+WINOGRAD_MIN_CHANNELS = 16
+WINOGRAD_MIN_SIZE = 8
+
+
+def _winograd_fits(kind, w_shape, stride, padding, groups, dilation) -> bool:
+    from . import winograd
+
+    ok = winograd.applies(None, w_shape, stride, dilation, groups)
+    if kind == "conv_transpose":  # computed as a conv with padding 2 - p
+        ok = ok and all(lo <= 2 and hi <= 2 for lo, hi in padding)
+    return ok
 
 
 def _check_alg(algorithm, kind, x_shape, w_shape, stride, padding, groups, dilation=None):
     if algorithm not in ALGORITHMS:
         raise InvalidArgumentError(f"algorithm: expected one of {ALGORITHMS}, got {algorithm!r}")
-    if algorithm == "fft" and kind != "conv":
-        # the FFT path serves the forward conv; its gradients use the measured choice
+    if (algorithm == "fft" and kind != "conv") or (algorithm == "winograd"
+                                                   and kind == "conv_weight_grad"):
+        # the FFT path serves the forward conv, Winograd the conv and its transpose; the
+        # other gradients use the measured choice
         algorithm = "auto"
+    if algorithm == "winograd" and not _winograd_fits(kind, w_shape, stride, padding, groups,
+                                                      dilation):
+        raise InvalidArgumentError(
+            f"algorithm: 'winograd' needs a 2-D 3x3 kernel, stride 1, dilation 1, groups 1 "
+            f"(and padding <= 2 when transposed), got kernel {tuple(w_shape[2:])}, stride "
+            f"{tuple(stride)}, dilation {tuple(dilation or ())}, groups {groups}, padding "
+            f"{tuple(padding)}")
     if algorithm == "auto":
         return choose_algorithm(kind, x_shape, w_shape, stride, padding, groups, dilation)
     if algorithm == "gemm" and not (
@@ -247,32 +248,49 @@ def _check_alg(algorithm, kind, x_shape, w_shape, stride, padding, groups, dilat
     return algorithm
 
 
-def _conv_fft(x, w, padding, groups):
-    """Stride-1, undilated cross-correlation by FFT (any spatial rank): the product of
-    the spectra of the padded input and of the flipped kernel, summed over input
-    channels per group; the valid part of the full convolution is the result."""
-    nd = x.ndim - 2
-    xp = ref.pad_input(x, padding)
-    sp = xp.shape[2:]
-    kernel = w.shape[2:]
-    axes = tuple(range(2, 2 + nd))
-    full = tuple(s + k - 1 for s, k in zip(sp, kernel))
-    n, c = x.shape[:2]
-    o, cg = w.shape[:2]
-    og = o // groups
-    fx = np.fft.rfftn(xp, full, axes)
-    fw = np.fft.rfftn(np.flip(w, axes), full, axes)
-    spec = np.empty((n, o) + fx.shape[2:], fx.dtype)
-    for g in range(groups):
-        spec[:, g * og:(g + 1) * og] = np.einsum(
-            "nc...,oc...->no...", fx[:, g * cg:(g + 1) * cg], fw[g * og:(g + 1) * og])
-    y = np.fft.irfftn(spec, full, axes)
-    valid = tuple(slice(k - 1, s) for s, k in zip(sp, kernel))
-    return np.ascontiguousarray(y[(slice(None), slice(None)) + valid], dtype=x.dtype)
+def _sample_parts(n):
+    """[(a, b)] sample ranges, one per part (threads.PARTS), for run_blocks."""
+    parts = max(1, min(n, _threads.PARTS))
+    return [(i * n // parts, (i + 1) * n // parts) for i in range(parts)]
+
+
+def _direct_in_parts(n, a5, b5, call, kernel):
+    """Run a direct kernel over the batch: ``call(k, a, b)`` runs kernel build ``k`` on
+    samples [a, b); a5, b5 are the batched input and output (their sizes decide). Calls big enough for the parallel twin (the conv dispatcher's
+    :func:`~autograd_cnn.kernels.threads._limits` left Numba more than one thread) run
+    it on each part of the batch in turn; smaller ones run the *serial* build on the
+    parts at once on Python threads (no parallel kernel to compile: LeNet's first conv
+    about 2x faster at no compile cost). Tiny calls run in one piece. Returns the
+    parts' results in order."""
+    import numba
+
+    # the split depends on the shapes only (the weight gradient sums the parts' results,
+    # so its rounding follows the split): results never depend on the thread count
+    split = n >= 2 and a5.size + b5.size >= SPLIT_MIN_ELEMENTS
+    parts = _sample_parts(n) if split else [(0, n)]
+    if numba.get_num_threads() > 1:  # _limits kept the pool: the parallel twin per part
+        return [call(kernel.parallel, a, b) for a, b in parts]
+    if not split:
+        return [call(kernel.serial, 0, n)]
+    return _threads.run_blocks(parts, lambda part: call(kernel.serial, *part[0]))
+
+
+#: Direct convs moving fewer elements (batched input + output) run in one piece.
+SPLIT_MIN_ELEMENTS = 1 << 16
+
+
+def _sum_in_order(parts):
+    """parts[0] + parts[1] + ... (in place in parts[0]), a fixed order."""
+    total = parts[0]
+    for p in parts[1:]:
+        total += p
+    return total
 
 
 def _blocks(n, per_sample):
-    nb = max(1, min(n, BLOCK_ELEMENTS // max(per_sample, 1)))
+    """Blocks (n0, size) of samples whose column matrix fits BLOCK_ELEMENTS, at least
+    ``threads.PARTS`` of them (when n allows) so that run_blocks can split them."""
+    nb = max(1, min(n, BLOCK_ELEMENTS // max(per_sample, 1), -(-n // _threads.PARTS)))
     return [(n0, min(nb, n - n0)) for n0 in range(0, n, nb)], nb
 
 
@@ -287,11 +305,24 @@ def _work(x_shape, w_shape, q_shape):
     return n * x_shape[1] * kk * q, 2.0 * n * w_shape[0] * w_shape[1] * kk * q
 
 
+@_half_in_float32
 def conv_forward(x, w, stride, padding, dilation, groups, algorithm="auto"):
     """Cross-correlation y (N, O, *Q) of x (N, C, *S) with w (O, C/groups, *K)."""
     q = conv_out_shape(x.shape, w.shape, stride, padding, dilation)[2:]
     check_output_size((x.shape[0], w.shape[0]) + tuple(q), "conv")
     alg = _check_alg(algorithm, "conv", x.shape, w.shape, stride, padding, groups, dilation)
+    if alg == "fft" and algorithm == "fft" and not _all_finite(x, w):
+        import warnings
+
+        # a NaN or inf would spread over the whole output: keep it in its receptive field
+        warnings.warn("conv: algorithm='fft' needs finite inputs (one NaN or inf would make "
+                      "the whole output NaN); computing this call directly instead",
+                      RuntimeWarning, stacklevel=4)
+        alg = choose_algorithm("conv", x.shape, w.shape, stride, padding, groups, dilation,
+                               allow_fft=False)
+    elif alg == "fft" and algorithm != "fft" and not fft_is_accurate(x, w, padding):
+        alg = choose_algorithm("conv", x.shape, w.shape, stride, padding, groups, dilation,
+                               allow_fft=False)
     with _limits(*_work(x.shape, w.shape, q), alg):
         return _conv_forward(x, w, stride, padding, dilation, groups, alg)
 
@@ -308,6 +339,10 @@ def _conv_forward(x, w, stride, padding, dilation, groups, algorithm="auto"):
         return ref.conv_forward_ref(x, w, stride, padding, dilation, groups)
     if alg == "fft":
         return _conv_fft(x, w, padding, groups)
+    if alg == "winograd":
+        from . import winograd
+
+        return winograd.conv2d(x, w, padding, _buffer)
     nd = x.ndim - 2
     n, c = x.shape[:2]
     o = w.shape[0]
@@ -317,9 +352,13 @@ def _conv_forward(x, w, stride, padding, dilation, groups, algorithm="auto"):
         x3 = x.reshape(n, c, math.prod(x.shape[2:]))
         y = np.empty((n, o, q), dt)
         w2 = w.reshape(o, cg)
-        for gi in range(groups):
-            np.matmul(w2[gi * og:(gi + 1) * og], x3[:, gi * cg:(gi + 1) * cg],
-                      out=y[:, gi * og:(gi + 1) * og])
+        def run(part):  # samples [a, b): one GEMM per sample and group
+            (a, b), = part
+            for gi in range(groups):
+                np.matmul(w2[gi * og:(gi + 1) * og], x3[a:b, gi * cg:(gi + 1) * cg],
+                          out=y[a:b, gi * og:(gi + 1) * og])
+
+        _threads.run_blocks(_sample_parts(n), run)
         return y.reshape(out_shape)
     s3, d3 = _t3(stride, 1), _t3(dilation, 1)
     k3 = _t3(w.shape[2:], 1)
@@ -329,7 +368,9 @@ def _conv_forward(x, w, stride, padding, dilation, groups, algorithm="auto"):
         y = np.empty((n, o) + q3, dt)
         from .conv_numba import conv_direct
 
-        conv_direct(_as5(x, nd), w5, groups, s3, d3, _t3(padding, (0, 0)), y)
+        x5, p3 = _as5(x, nd), _t3(padding, (0, 0))
+        _direct_in_parts(n, x5, y, lambda k, a, b: k(x5[a:b], w5, groups, s3, d3, p3,
+                                                      y[a:b]), conv_direct)
         return y.reshape(out_shape)
     xp = _pad5(_as5(x, nd), _t3(padding, (0, 0)))
     # im2col + GEMM, in blocks of samples
@@ -340,25 +381,38 @@ def _conv_forward(x, w, stride, padding, dilation, groups, algorithm="auto"):
     blocks, nb = _blocks(n, rows * q)
     y = np.empty((n, o, q), dt)
     w2 = w.reshape(o, cg * kk)
-    colbuf = _buffer("cols", rows * nb * q, dt)
-    resbuf = _buffer("res", o * nb * q, dt) if nb > 1 else None
-    for n0, b in blocks:
-        cols = colbuf[: rows * b * q].reshape(rows, b, q)
-        im2col(xp, n0, b, k3, s3, d3, q3, cols)
-        cols2 = cols.reshape(rows, b * q)
-        # with one sample per block the GEMM writes straight into y
-        res = y[n0] if b == 1 else resbuf[: o * b * q].reshape(o, b * q)
-        for gi in range(groups):
-            np.matmul(w2[gi * og:(gi + 1) * og], cols2[gi * cg * kk:(gi + 1) * cg * kk],
-                      out=res[gi * og:(gi + 1) * og])
-        if b > 1:
-            y[n0:n0 + b] = res.reshape(o, b, q).transpose(1, 0, 2)
+
+    def run(part):  # in its own thread: its own (thread-local) scratch buffers
+        colbuf = _buffer("cols", rows * nb * q, dt)
+        resbuf = _buffer("res", o * nb * q, dt) if nb > 1 else None
+        for n0, b in part:
+            cols = colbuf[: rows * b * q].reshape(rows, b, q)
+            im2col(xp, n0, b, k3, s3, d3, q3, cols)
+            if b > 1 and og <= THIN_GEMM_ROWS:
+                # thin GEMMs (LeNet: 16 filters): one per sample straight into y beats one
+                # wide GEMM + a transposed copy (0.33 vs 0.55 ms for LeNet's second conv)
+                for gi in range(groups):
+                    np.matmul(w2[gi * og:(gi + 1) * og],
+                              cols[gi * cg * kk:(gi + 1) * cg * kk].transpose(1, 0, 2),
+                              out=y[n0:n0 + b, gi * og:(gi + 1) * og])
+                continue
+            cols2 = cols.reshape(rows, b * q)
+            # with one sample per block the GEMM writes straight into y
+            res = y[n0] if b == 1 else resbuf[: o * b * q].reshape(o, b * q)
+            for gi in range(groups):
+                np.matmul(w2[gi * og:(gi + 1) * og], cols2[gi * cg * kk:(gi + 1) * cg * kk],
+                          out=res[gi * og:(gi + 1) * og])
+            if b > 1:
+                y[n0:n0 + b] = res.reshape(o, b, q).transpose(1, 0, 2)
+
+    _threads.run_blocks(blocks, run)
     return y.reshape(out_shape)
 
 
 # ---- transposed conv (input gradient) ---------------------------------------------------
 
 
+@_half_in_float32
 def conv_transpose_forward(y, w, stride, padding, dilation, groups, output_padding,
                            algorithm="auto"):
     """Adjoint of :func:`conv_forward` (see :func:`_conv_transpose_forward`)."""
@@ -388,6 +442,10 @@ def _conv_transpose_forward(y, w, stride, padding, dilation, groups, output_padd
     w = w.astype(dt, copy=False)
     if alg == "reference" or y.ndim - 2 > 3:
         return ref.conv_transpose_ref(y, w, stride, padding, dilation, groups, output_padding)
+    if alg == "winograd":
+        from . import winograd
+
+        return winograd.conv_transpose2d(y, w, padding, _buffer)
     nd = y.ndim - 2
     n, o = y.shape[:2]
     og, cg = o // groups, w.shape[1]
@@ -397,10 +455,16 @@ def _conv_transpose_forward(y, w, stride, padding, dilation, groups, output_padd
         y3 = y.reshape(n, o, q)
         x = np.empty((n, c, q), dt)
         w2 = w.reshape(o, cg)
-        for gi in range(groups):
-            # a contiguous W^T: numpy's batched matmul is far slower with a transposed view
-            wt = np.ascontiguousarray(w2[gi * og:(gi + 1) * og].T)
-            np.matmul(wt, y3[:, gi * og:(gi + 1) * og], out=x[:, gi * cg:(gi + 1) * cg])
+        # contiguous W^T: numpy's batched matmul is far slower with a transposed view
+        wts = [np.ascontiguousarray(w2[gi * og:(gi + 1) * og].T) for gi in range(groups)]
+
+        def run(part):
+            (a, b), = part
+            for gi in range(groups):
+                np.matmul(wts[gi], y3[a:b, gi * og:(gi + 1) * og],
+                          out=x[a:b, gi * cg:(gi + 1) * cg])
+
+        _threads.run_blocks(_sample_parts(n), run)
         return x.reshape(out_shape)
     if alg == "gemm":  # output_padding adds a zero border the GEMM does not produce
         alg = "im2col"
@@ -418,7 +482,8 @@ def _conv_transpose_forward(y, w, stride, padding, dilation, groups, output_padd
         from .conv_numba import conv_transpose_direct
 
         x = np.empty((n, c) + _t3(out_shape[2:], 1), dt)
-        conv_transpose_direct(y5, w5, groups, s3, d3, pad3, x)
+        _direct_in_parts(n, y5, x, lambda k, a, b: k(y5[a:b], w5, groups, s3, d3, pad3,
+                                                      x[a:b]), conv_transpose_direct)
         return x.reshape(out_shape)
     xp = np.zeros((n, c) + full, dt)
     from .conv_numba import col2im
@@ -429,20 +494,31 @@ def _conv_transpose_forward(y, w, stride, padding, dilation, groups, output_padd
     w2 = w.reshape(o, cg * kk)
     wts = [np.ascontiguousarray(w2[gi * og:(gi + 1) * og].T) for gi in range(groups)]
     y3 = y5.reshape(n, o, q)
-    colbuf = _buffer("cols", rows * nb * q, dt)
-    ytbuf = _buffer("yt", o * nb * q, dt) if nb > 1 else None
-    for n0, b in blocks:
-        if b == 1:
-            yt = y3[n0]
-        else:
-            yt = ytbuf[: o * b * q].reshape(o, b, q)
-            yt[...] = y3[n0:n0 + b].transpose(1, 0, 2)
-            yt = yt.reshape(o, b * q)
-        cols = colbuf[: rows * b * q].reshape(rows, b * q)
-        for gi in range(groups):
-            np.matmul(wts[gi], yt[gi * og:(gi + 1) * og],
-                      out=cols[gi * cg * kk:(gi + 1) * cg * kk])
-        col2im(cols.reshape(rows, b, q), b, k3, s3, d3, q3, xp[n0:n0 + b])
+
+    def run(part):  # in its own thread: its own scratch buffers, its own samples of xp
+        colbuf = _buffer("cols", rows * nb * q, dt)
+        ytbuf = _buffer("yt", o * nb * q, dt) if nb > 1 else None
+        for n0, b in part:
+            if b > 1 and og <= THIN_GEMM_ROWS:  # as in the forward: per-sample GEMMs
+                cols = colbuf[: rows * b * q].reshape(rows, b, q)
+                for gi in range(groups):
+                    np.matmul(wts[gi], y3[n0:n0 + b, gi * og:(gi + 1) * og],
+                              out=cols[gi * cg * kk:(gi + 1) * cg * kk].transpose(1, 0, 2))
+                col2im(cols, b, k3, s3, d3, q3, xp[n0:n0 + b])
+                continue
+            if b == 1:
+                yt = y3[n0]
+            else:
+                yt = ytbuf[: o * b * q].reshape(o, b, q)
+                yt[...] = y3[n0:n0 + b].transpose(1, 0, 2)
+                yt = yt.reshape(o, b * q)
+            cols = colbuf[: rows * b * q].reshape(rows, b * q)
+            for gi in range(groups):
+                np.matmul(wts[gi], yt[gi * og:(gi + 1) * og],
+                          out=cols[gi * cg * kk:(gi + 1) * cg * kk])
+            col2im(cols.reshape(rows, b, q), b, k3, s3, d3, q3, xp[n0:n0 + b])
+
+    _threads.run_blocks(blocks, run)
     x = xp[(slice(None), slice(None)) + crop]
     return np.ascontiguousarray(x).reshape(out_shape)
 
@@ -450,6 +526,7 @@ def _conv_transpose_forward(y, w, stride, padding, dilation, groups, output_padd
 # ---- weight gradient ---------------------------------------------------------------------
 
 
+@_half_in_float32
 def conv_weight_grad(x, g, stride, padding, dilation, groups, kernel_size, algorithm="auto"):
     """Weight gradient (see :func:`_conv_weight_grad`)."""
     w_shape = (g.shape[1], x.shape[1] // max(groups, 1)) + tuple(kernel_size)
@@ -484,12 +561,28 @@ def _conv_weight_grad(x, g, stride, padding, dilation, groups, kernel_size,
     if alg == "gemm" and tuple(full_q) == tuple(g.shape[2:]):
         x3 = x.reshape(n, c, math.prod(x.shape[2:]))
         g3 = g.reshape(n, o, math.prod(g.shape[2:]))
-        dw = np.empty((o, cg), dt)
-        for gi in range(groups):
-            dw[gi * og:(gi + 1) * og] = np.tensordot(
-                g3[:, gi * og:(gi + 1) * og], x3[:, gi * cg:(gi + 1) * cg], axes=([0, 2], [0, 2])
-            )
-        return dw.reshape(w_shape)
+        # one GEMM per sample, summed in sample order: no transposed copy of x (tensordot
+        # copies it, 1.5x slower on shape e); x3[i].T is a Fortran view BLAS takes as is;
+        # the samples in threads.PARTS parts (run_blocks), their partial sums added in order
+
+        def run(part):
+            (a, b), = part
+            dw = np.zeros((o, cg), dt)
+            tmp = np.empty((og, cg), dt)
+            for gi in range(groups):
+                acc = dw[gi * og:(gi + 1) * og]
+                if (b - a) * groups > 64:  # many small GEMMs: Python overhead, one tensordot
+                    acc[...] = np.tensordot(g3[a:b, gi * og:(gi + 1) * og],
+                                            x3[a:b, gi * cg:(gi + 1) * cg],
+                                            axes=([0, 2], [0, 2]))
+                    continue
+                for i in range(a, b):
+                    np.matmul(g3[i, gi * og:(gi + 1) * og], x3[i, gi * cg:(gi + 1) * cg].T,
+                              out=tmp)
+                    acc += tmp
+            return dw
+
+        return _sum_in_order(_threads.run_blocks(_sample_parts(n), run)).reshape(w_shape)
     if alg == "gemm":
         alg = "im2col"
     s3, d3 = _t3(stride, 1), _t3(dilation, 1)
@@ -499,9 +592,15 @@ def _conv_weight_grad(x, g, stride, padding, dilation, groups, kernel_size,
     if alg == "direct":
         from .conv_numba import conv_weight_grad_direct
 
-        dw = np.empty((o, cg) + k3, dt)
-        conv_weight_grad_direct(_as5(x, nd), g5, groups, s3, d3, _t3(padding, (0, 0)), dw)
-        return dw.reshape(w_shape)
+        x5, p3 = _as5(x, nd), _t3(padding, (0, 0))
+
+        def part(k, a, b):
+            dw = np.empty((o, cg) + k3, dt)
+            k(x5[a:b], g5[a:b], groups, s3, d3, p3, dw)
+            return dw
+
+        parts = _direct_in_parts(n, x5, g5, part, conv_weight_grad_direct)
+        return _sum_in_order(parts).reshape(w_shape)
     xp = _pad5(_as5(x, nd), _t3(padding, (0, 0)))
     from .conv_numba import im2col
 
@@ -509,28 +608,35 @@ def _conv_weight_grad(x, g, stride, padding, dilation, groups, kernel_size,
     rows = c * kk
     blocks, nb = _blocks(n, rows * q)
     g3 = g5.reshape(n, o, q)
-    dw = np.zeros((o, cg * kk), dt)
-    colbuf = _buffer("cols", rows * nb * q, dt)
-    gtbuf = _buffer("gt", o * nb * q, dt) if nb > 1 else None
-    for n0, b in blocks:
-        cols = colbuf[: rows * b * q].reshape(rows, b, q)
-        im2col(xp, n0, b, k3, s3, d3, q3, cols)
-        cols2 = cols.reshape(rows, b * q)
-        if b == 1:
-            gt = g3[n0]
-        else:
-            gt = gtbuf[: o * b * q].reshape(o, b, q)
-            gt[...] = g3[n0:n0 + b].transpose(1, 0, 2)
-            gt = gt.reshape(o, b * q)
-        for gi in range(groups):
-            dw[gi * og:(gi + 1) * og] += gt[gi * og:(gi + 1) * og] @ cols2[
-                gi * cg * kk:(gi + 1) * cg * kk].T
-    return dw.reshape(w_shape)
+
+    def run(part):  # a partial sum over this part's blocks, with its own buffers
+        dw = np.zeros((o, cg * kk), dt)
+        colbuf = _buffer("cols", rows * nb * q, dt)
+        gtbuf = _buffer("gt", o * nb * q, dt) if nb > 1 else None
+        for n0, b in part:
+            cols = colbuf[: rows * b * q].reshape(rows, b, q)
+            im2col(xp, n0, b, k3, s3, d3, q3, cols)
+            cols2 = cols.reshape(rows, b * q)
+            if b == 1:
+                gt = g3[n0]
+            else:
+                gt = gtbuf[: o * b * q].reshape(o, b, q)
+                gt[...] = g3[n0:n0 + b].transpose(1, 0, 2)
+                gt = gt.reshape(o, b * q)
+            for gi in range(groups):
+                # as cols @ g^T, transposed after: OpenBLAS runs this orientation 1.2-1.7x
+                # faster than g @ cols^T (LeNet's second conv 0.40 vs 0.68 ms, 1 thread)
+                dw[gi * og:(gi + 1) * og] += (cols2[gi * cg * kk:(gi + 1) * cg * kk]
+                                              @ gt[gi * og:(gi + 1) * og].T).T
+        return dw
+
+    return _sum_in_order(_threads.run_blocks(blocks, run)).reshape(w_shape)
 
 
 # ---- unfold / fold --------------------------------------------------------------------------
 
 
+@_half_in_float32
 def unfold(x, kernel_size, stride, padding, dilation, algorithm="auto"):
     """im2col: x (N, C, *S) -> (N, C * prod(K), L) (PyTorch's ``unfold`` layout)."""
     nd = x.ndim - 2
@@ -553,6 +659,7 @@ def unfold(x, kernel_size, stride, padding, dilation, algorithm="auto"):
     return np.ascontiguousarray(cols.transpose(1, 0, 2))
 
 
+@_half_in_float32
 def fold(cols, output_size, kernel_size, stride, padding, dilation, algorithm="auto"):
     """col2im, the adjoint of :func:`unfold`: (N, C * prod(K), L) -> (N, C, *output_size),
     overlapping taps summed."""

@@ -3,12 +3,14 @@
 1-D and 2-D convolutions run through the same kernels with leading singleton spatial
 dims, so there is one compiled signature per dtype (float32, float64) and kernel.
 
-Every kernel is ``@njit(parallel=True, cache=True)`` with ``prange`` over an axis whose
-iterations write disjoint slices (rows of the column matrix; (sample, channel) planes
-of an input gradient; output planes; (out, in) channel pairs of a weight gradient), so
-no two threads ever add into the same element and the order of the additions into each
-element does not depend on the number of threads: parallel and serial runs are bitwise
-equal.
+The direct kernels are :class:`~autograd_cnn.kernels.jit.Twin` s (a serial and a
+``parallel=True`` build of one source, both ``cache=True``; the parallel one is compiled
+only when a call is big enough to use it), with ``prange`` over an axis whose
+iterations write disjoint slices ((sample, channel) planes of an input gradient; output
+planes; (out, in) channel pairs of a weight gradient), so no two threads ever add into
+the same element and the order of the additions into each element does not depend on
+the number of threads: parallel and serial runs are bitwise equal. im2col/col2im are
+serial: they run on the GEMM path, where BLAS owns the cores.
 
 Indexing. Arrays are flattened once, outside the parallel loop, and indexed with
 *unsigned* (uint64) offsets computed by hand. Two measured reasons: an index like
@@ -28,22 +30,30 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange, uint64
 
-_FLAGS = dict(parallel=True, cache=True, fastmath={"contract"})
+from .jit import twin
+
+# nogil: the serial builds run on halves of the batch at once on Python threads
+_FLAGS = dict(cache=True, nogil=True, fastmath={"contract"})
 # the weight gradient's dot products vectorize only if their sum may be reassociated;
 # each (o, c) slice is still computed by one thread in one fixed order, so parallel and
 # serial runs stay bitwise equal
-_REDUCE_FLAGS = dict(parallel=True, cache=True, fastmath={"contract", "reassoc"})
+_REDUCE_FLAGS = dict(cache=True, nogil=True, fastmath={"contract", "reassoc"})
 
 U = uint64
 
+#: Planes are processed in (at most) this many chunks, so a thread's scratch buffers
+#: are allocated once per chunk; the chunking never changes an element's sum order.
+CHUNKS = 64
 
+
+# serial: on the GEMM path, blocks of samples run on Python threads (see _FLAGS)
 @njit(**_FLAGS)
 def im2col(xp, n0, nb, kernel, stride, dilation, out, cols):  # pragma: no cover - numba
     """cols[(c, kd, kh, kw), b, (qd, qh, qw)] = xp[n0 + b, c, qd*sd + kd*dd, ...].
 
     xp: (N, C, Dp, Hp, Wp) padded input; cols: (C*KD*KH*KW, nb, QD*QH*QW), C-contiguous,
     written in place (the GEMM-ready layout: one matmul multiplies all nb samples).
-    Parallel over rows of cols.
+    Serial (memory-bound; it runs while BLAS owns the cores).
     """
     KD, KH, KW = U(kernel[0]), U(kernel[1]), U(kernel[2])
     sd, sh, sw = U(stride[0]), U(stride[1]), U(stride[2])
@@ -56,7 +66,7 @@ def im2col(xp, n0, nb, kernel, stride, dilation, out, cols):  # pragma: no cover
     Q = QD * QH * QW
     plane = Dp * Hp * Wp
     nbu, n0u = U(nb), U(n0)
-    for r_ in prange(C * KK):
+    for r_ in range(C * KK):
         r = U(r_)
         c = r // KK
         k = r - c * KK
@@ -82,8 +92,8 @@ def im2col(xp, n0, nb, kernel, stride, dilation, out, cols):  # pragma: no cover
 def col2im(cols, nb, kernel, stride, dilation, out, xp):  # pragma: no cover - numba
     """Adjoint of :func:`im2col`: xp[b, c, ...] += cols[(c, k), b, q] at q*s + k*d.
 
-    cols: (C*KK, nb, Q); xp: (nb, C, Dp, Hp, Wp), zeroed by the caller. Parallel over
-    (b, c) planes, each owned by one thread.
+    cols: (C*KK, nb, Q); xp: (nb, C, Dp, Hp, Wp), zeroed by the caller. Serial, like
+    :func:`im2col`.
     """
     KD, KH, KW = U(kernel[0]), U(kernel[1]), U(kernel[2])
     sd, sh, sw = U(stride[0]), U(stride[1]), U(stride[2])
@@ -96,7 +106,7 @@ def col2im(cols, nb, kernel, stride, dilation, out, xp):  # pragma: no cover - n
     Q = QD * QH * QW
     plane = Dp * Hp * Wp
     nbu = U(nb)
-    for bc_ in prange(nbu * C):
+    for bc_ in range(nbu * C):
         bc = U(bc_)
         b = bc // C
         c = bc - b * C
@@ -158,8 +168,8 @@ def _fill_padded(pbuf, xf, xbase, D_, H_, W_, pd0, ph0, pw0, Hp, Wp):  # pragma:
                 pbuf[dst + i] = xf[src + i]
 
 
-@njit(**_FLAGS)
-def conv_direct(x, w, groups, stride, dilation, padding, y):  # pragma: no cover - numba
+@twin(**_FLAGS)
+def _conv_direct_flat(x, w, groups, stride, dilation, padding, y):  # pragma: no cover
     """Direct loops (best for depthwise/grouped convs): y (N, O, QD, QH, QW) overwritten
     with the correlation of the UNPADDED x (N, C, D, H, W) zero-padded by ``padding``
     ((lo, hi) per dim). Parallel over (n, o) output planes.
@@ -175,15 +185,20 @@ def conv_direct(x, w, groups, stride, dilation, padding, y):  # pragma: no cover
     xf = x.reshape(x.size)
     yf = y.reshape(y.size)
     wf = w.reshape(w.size)
-    for no_ in prange(N * O):
-        no = U(no_)
-        n = no // O
-        o = no - n * O
-        gi = o // Og
-        ybase = no * Q
-        pbuf = np.zeros(plane, dtype=x.dtype)
-        if flat:
-            buf = np.zeros(L, dtype=y.dtype)
+    # chunks of planes, each allocating its scratch buffers once (not once per plane)
+    total = N * O
+    nch = min(total, U(CHUNKS))
+    for ch_ in prange(nch):
+        ch = U(ch_)
+        pbuf = np.zeros(plane, dtype=x.dtype)  # borders stay zero
+        buf = np.zeros(L, dtype=y.dtype)
+        for no_ in range(ch * total // nch, (ch + U(1)) * total // nch):
+            no = U(no_)
+            n = no // O
+            o = no - n * O
+            gi = o // Og
+            ybase = no * Q
+            buf[:] = 0
             for ci in range(Cg):
                 _fill_padded(pbuf, xf, (n * C + gi * Cg + ci) * D_ * H_ * W_, D_, H_, W_,
                              pd0, ph0, pw0, Hp, Wp)
@@ -201,7 +216,37 @@ def conv_direct(x, w, groups, stride, dilation, padding, y):  # pragma: no cover
                     d0 = ybase + (qd * QH + qh) * QW
                     for qw in range(QW):
                         yf[d0 + qw] = buf[b0 + qw]
-        else:
+
+
+@twin(**_FLAGS)
+def _conv_direct_strided(x, w, groups, stride, dilation, padding, y):  # pragma: no cover
+    """Direct loops (best for depthwise/grouped convs): y (N, O, QD, QH, QW) overwritten
+    with the correlation of the UNPADDED x (N, C, D, H, W) zero-padded by ``padding``
+    ((lo, hi) per dim). Parallel over (n, o) output planes.
+
+    Each thread pads its input planes into a private buffer (no padded copy of the whole
+    input), and with stride 1 computes its plane on the padded-width grid, flattened, so
+    that every kernel tap is one long contiguous multiply-add (SIMD) instead of QD*QH
+    short rows; the Wp - QW extra columns per row are computed and dropped.
+    """
+    (sd, sh, sw, dd, dh, dw, N, O, QD, QH, QW, Cg, KD, KH, KW, C, D_, H_, W_,
+     pd0, ph0, pw0, Hp, Wp, Og, plane, Q, KK, flat, L) = _direct_geometry(
+        x.shape, w.shape, y.shape, groups, stride, dilation, padding)
+    xf = x.reshape(x.size)
+    yf = y.reshape(y.size)
+    wf = w.reshape(w.size)
+    # chunks of planes, each allocating its scratch buffers once (not once per plane)
+    total = N * O
+    nch = min(total, U(CHUNKS))
+    for ch_ in prange(nch):
+        ch = U(ch_)
+        pbuf = np.zeros(plane, dtype=x.dtype)  # borders stay zero
+        for no_ in range(ch * total // nch, (ch + U(1)) * total // nch):
+            no = U(no_)
+            n = no // O
+            o = no - n * O
+            gi = o // Og
+            ybase = no * Q
             for i in range(Q):
                 yf[ybase + i] = 0
             for ci in range(Cg):
@@ -221,8 +266,9 @@ def conv_direct(x, w, groups, stride, dilation, padding, y):  # pragma: no cover
                                         yf[d + qw] += wv * pbuf[s + qw * sw]
 
 
-@njit(**_FLAGS)
-def conv_transpose_direct(y, w, groups, stride, dilation, padding, x):  # pragma: no cover
+@twin(**_FLAGS)
+def _conv_transpose_direct_flat(y, w, groups, stride, dilation, padding,
+                                x):  # pragma: no cover - numba
     """Direct transposed conv (input gradient): x (N, C, D, H, W) overwritten with the
     crop (by ``padding``) of the padded plane that receives sum_o w[o, c, k] * y[n, o, q]
     at q*s + k*d. The padded plane lives in a private per-thread buffer; parallel over
@@ -233,17 +279,22 @@ def conv_transpose_direct(y, w, groups, stride, dilation, padding, x):  # pragma
     xf = x.reshape(x.size)
     yf = y.reshape(y.size)
     wf = w.reshape(w.size)
-    for nc_ in prange(N * C):
-        nc = U(nc_)
-        n = nc // C
-        c = nc - n * C
-        gi = c // Cg
-        ci = c - gi * Cg
+    # chunks of planes, each allocating its scratch buffers once (not once per plane)
+    total = N * C
+    nch = min(total, U(CHUNKS))
+    for ch_ in prange(nch):
+        ch = U(ch_)
         acc = np.zeros(plane, dtype=x.dtype)
-        if flat:
+        ybuf = np.zeros(L, dtype=x.dtype)  # extra columns stay 0
+        for nc_ in range(ch * total // nch, (ch + U(1)) * total // nch):
+            nc = U(nc_)
+            n = nc // C
+            c = nc - n * C
+            gi = c // Cg
+            ci = c - gi * Cg
+            acc[:] = 0
             # y spread onto the padded-width grid (zeros in the extra columns), then one
             # long multiply-add per kernel tap into this thread's own plane
-            ybuf = np.zeros(L, dtype=x.dtype)
             for oi in range(Og):
                 o = gi * Og + oi
                 ybase = (n * O + o) * Q
@@ -261,7 +312,41 @@ def conv_transpose_direct(y, w, groups, stride, dilation, padding, x):  # pragma
                             off = (kd * dd * Hp + kh * dh) * Wp + kw * dw
                             for i in range(L):
                                 acc[off + i] += wv * ybuf[i]
-        else:
+            xbase = nc * D_ * H_ * W_
+            for d in range(D_):
+                for h in range(H_):
+                    src = ((d + pd0) * Hp + h + ph0) * Wp + pw0
+                    dst = xbase + (d * H_ + h) * W_
+                    for i in range(W_):
+                        xf[dst + i] = acc[src + i]
+
+
+@twin(**_FLAGS)
+def _conv_transpose_direct_strided(y, w, groups, stride, dilation, padding,
+                                   x):  # pragma: no cover - numba
+    """Direct transposed conv (input gradient): x (N, C, D, H, W) overwritten with the
+    crop (by ``padding``) of the padded plane that receives sum_o w[o, c, k] * y[n, o, q]
+    at q*s + k*d. The padded plane lives in a private per-thread buffer; parallel over
+    (n, c) planes, each owned by one thread."""
+    (sd, sh, sw, dd, dh, dw, N, O, QD, QH, QW, Cg, KD, KH, KW, C, D_, H_, W_,
+     pd0, ph0, pw0, Hp, Wp, Og, plane, Q, KK, flat, L) = _direct_geometry(
+        x.shape, w.shape, y.shape, groups, stride, dilation, padding)
+    xf = x.reshape(x.size)
+    yf = y.reshape(y.size)
+    wf = w.reshape(w.size)
+    # chunks of planes, each allocating its scratch buffers once (not once per plane)
+    total = N * C
+    nch = min(total, U(CHUNKS))
+    for ch_ in prange(nch):
+        ch = U(ch_)
+        acc = np.zeros(plane, dtype=x.dtype)
+        for nc_ in range(ch * total // nch, (ch + U(1)) * total // nch):
+            nc = U(nc_)
+            n = nc // C
+            c = nc - n * C
+            gi = c // Cg
+            ci = c - gi * Cg
+            acc[:] = 0
             for oi in range(Og):
                 o = gi * Og + oi
                 ybase = (n * O + o) * Q
@@ -277,17 +362,18 @@ def conv_transpose_direct(y, w, groups, stride, dilation, padding, x):  # pragma
                                     s = ybase + (qd * QH + qh) * QW
                                     for qw in range(QW):
                                         acc[d + qw * sw] += wv * yf[s + qw]
-        xbase = nc * D_ * H_ * W_
-        for d in range(D_):
-            for h in range(H_):
-                src = ((d + pd0) * Hp + h + ph0) * Wp + pw0
-                dst = xbase + (d * H_ + h) * W_
-                for i in range(W_):
-                    xf[dst + i] = acc[src + i]
+            xbase = nc * D_ * H_ * W_
+            for d in range(D_):
+                for h in range(H_):
+                    src = ((d + pd0) * Hp + h + ph0) * Wp + pw0
+                    dst = xbase + (d * H_ + h) * W_
+                    for i in range(W_):
+                        xf[dst + i] = acc[src + i]
 
 
-@njit(**_REDUCE_FLAGS)
-def conv_weight_grad_direct(x, g, groups, stride, dilation, padding, dw_out):  # pragma: no cover
+@twin(**_REDUCE_FLAGS)
+def _conv_weight_grad_direct_flat(x, g, groups, stride, dilation, padding,
+                                  dw_out):  # pragma: no cover - numba
     """Direct weight gradient: dw_out (O, Cg, KD, KH, KW) overwritten with
     sum_{n, q} g[n, o, q] * xpad[n, c, q*s + k*d], x (N, C, D, H, W) unpadded and padded
     per plane into a private buffer. Parallel over (o, c) pairs of channels, each thread
@@ -304,39 +390,110 @@ def conv_weight_grad_direct(x, g, groups, stride, dilation, padding, dw_out):  #
         ci = oc - o * Cg
         c = (o // Og) * Cg + ci
         acc = np.zeros(KK, dtype=np.float64)
+        # each dot product runs in the data's dtype (float32 SIMD lanes, 16 per AVX-512
+        # register, summed in a fixed reassociated order), the sum over samples in float64
+        zero = np.zeros(1, dtype=x.dtype)[0]
         pbuf = np.zeros(plane, dtype=x.dtype)
         gbuf = np.zeros(L, dtype=x.dtype)
         for n in range(N):
             _fill_padded(pbuf, xf, (n * C + c) * D_ * H_ * W_, D_, H_, W_, pd0, ph0, pw0,
                          Hp, Wp)
             gbase = (n * O + o) * Q
-            if flat:
-                for qd in range(QD):
-                    for qh in range(QH):
-                        b0 = (qd * Hp + qh) * Wp
-                        s0 = gbase + (qd * QH + qh) * QW
-                        for qw in range(QW):
-                            gbuf[b0 + qw] = gf[s0 + qw]
-                for kd in range(KD):
-                    for kh in range(KH):
-                        for kw in range(KW):
-                            off = (kd * dd * Hp + kh * dh) * Wp + kw * dw
-                            part = 0.0
-                            for i in range(L):
-                                part += gbuf[i] * pbuf[off + i]
-                            acc[(kd * KH + kh) * KW + kw] += part
-            else:
-                for kd in range(KD):
-                    for kh in range(KH):
-                        for kw in range(KW):
-                            part = 0.0
-                            for qd in range(QD):
-                                for qh in range(QH):
-                                    s = ((qd * sd + kd * dd) * Hp + qh * sh
-                                         + kh * dh) * Wp + kw * dw
-                                    g0 = gbase + (qd * QH + qh) * QW
-                                    for qw in range(QW):
-                                        part += gf[g0 + qw] * pbuf[s + qw * sw]
-                            acc[(kd * KH + kh) * KW + kw] += part
+            for qd in range(QD):
+                for qh in range(QH):
+                    b0 = (qd * Hp + qh) * Wp
+                    s0 = gbase + (qd * QH + qh) * QW
+                    for qw in range(QW):
+                        gbuf[b0 + qw] = gf[s0 + qw]
+            for kd in range(KD):
+                for kh in range(KH):
+                    for kw in range(KW):
+                        off = (kd * dd * Hp + kh * dh) * Wp + kw * dw
+                        part = zero
+                        for i in range(L):
+                            part += gbuf[i] * pbuf[off + i]
+                        acc[(kd * KH + kh) * KW + kw] += part
         for k in range(KK):
             wf[oc * KK + k] = acc[k]
+
+
+@twin(**_REDUCE_FLAGS)
+def _conv_weight_grad_direct_strided(x, g, groups, stride, dilation, padding,
+                                     dw_out):  # pragma: no cover - numba
+    """Direct weight gradient: dw_out (O, Cg, KD, KH, KW) overwritten with
+    sum_{n, q} g[n, o, q] * xpad[n, c, q*s + k*d], x (N, C, D, H, W) unpadded and padded
+    per plane into a private buffer. Parallel over (o, c) pairs of channels, each thread
+    owning its own weight slice."""
+    (sd, sh, sw, dd, dh, dw, N, O, QD, QH, QW, Cg, KD, KH, KW, C, D_, H_, W_,
+     pd0, ph0, pw0, Hp, Wp, Og, plane, Q, KK, flat, L) = _direct_geometry(
+        x.shape, dw_out.shape, g.shape, groups, stride, dilation, padding)
+    xf = x.reshape(x.size)
+    gf = g.reshape(g.size)
+    wf = dw_out.reshape(dw_out.size)
+    for oc_ in prange(O * Cg):
+        oc = U(oc_)
+        o = oc // Cg
+        ci = oc - o * Cg
+        c = (o // Og) * Cg + ci
+        acc = np.zeros(KK, dtype=np.float64)
+        # each dot product runs in the data's dtype (float32 SIMD lanes, 16 per AVX-512
+        # register, summed in a fixed reassociated order), the sum over samples in float64
+        zero = np.zeros(1, dtype=x.dtype)[0]
+        pbuf = np.zeros(plane, dtype=x.dtype)
+        for n in range(N):
+            _fill_padded(pbuf, xf, (n * C + c) * D_ * H_ * W_, D_, H_, W_, pd0, ph0, pw0,
+                         Hp, Wp)
+            gbase = (n * O + o) * Q
+            for kd in range(KD):
+                for kh in range(KH):
+                    for kw in range(KW):
+                        part = zero
+                        for qd in range(QD):
+                            for qh in range(QH):
+                                s = ((qd * sd + kd * dd) * Hp + qh * sh
+                                     + kh * dh) * Wp + kw * dw
+                                g0 = gbase + (qd * QH + qh) * QW
+                                for qw in range(QW):
+                                    part += gf[g0 + qw] * pbuf[s + qw * sw]
+                        acc[(kd * KH + kh) * KW + kw] += part
+        for k in range(KK):
+            wf[oc * KK + k] = acc[k]
+
+
+class ByStride:
+    """A direct kernel as two :class:`~autograd_cnn.kernels.jit.Twin` s, the stride-1 loops
+    (``flat``: one long multiply-add per tap on the padded-width grid) and the strided
+    ones, compiled separately: a program compiles only what its strides use (LeNet: the
+    flat ones; about half the compile time of one kernel holding both). Called like the
+    kernels, it picks by ``stride`` (the 4th argument); ``serial`` / ``parallel`` pick the
+    build as :class:`~autograd_cnn.kernels.jit.Twin` does."""
+
+    def __init__(self, name, flat, strided):
+        self.__name__ = name
+        self.flat, self.strided = flat, strided
+
+    def variant(self, stride):
+        """The twin serving ``stride``."""
+        return self.flat if all(s == 1 for s in stride) else self.strided
+
+    def __call__(self, *args):
+        return self.variant(args[3])(*args)
+
+    def serial(self, *args):
+        """Run the serial build."""
+        return self.variant(args[3]).serial(*args)
+
+    def parallel(self, *args):
+        """Run the parallel build."""
+        return self.variant(args[3]).parallel(*args)
+
+    def dispatchers(self):
+        """All four Numba dispatchers."""
+        return self.flat.dispatchers() + self.strided.dispatchers()
+
+
+conv_direct = ByStride("conv_direct", _conv_direct_flat, _conv_direct_strided)
+conv_transpose_direct = ByStride("conv_transpose_direct", _conv_transpose_direct_flat,
+                                 _conv_transpose_direct_strided)
+conv_weight_grad_direct = ByStride("conv_weight_grad_direct", _conv_weight_grad_direct_flat,
+                                   _conv_weight_grad_direct_strided)

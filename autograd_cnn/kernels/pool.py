@@ -23,18 +23,33 @@ Race freedom: every kernel runs ``prange`` over planes, and each iteration write
 own plane, so overlapping windows accumulate serially inside one thread. The result is
 therefore independent of the thread count (parallel equals serial bitwise).
 Nothing is compiled at import: Numba compiles each kernel on its first call (float32 and
-float64 signatures, cached on disk).
+float64 signatures, cached on disk). Each kernel is a serial/parallel twin
+(:mod:`autograd_cnn.kernels.jit`); calls below :data:`PARALLEL_MIN_ELEMENTS` run (and
+compile) only the serial one.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange, uintp
+from numba import prange, uintp
+
+from .jit import twin
+
+#: Below this many input (or gradient) elements, pooling runs serially: waking the thread
+#: pool costs more than it saves, and the parallel twin of a kernel is compiled only for
+#: a call at least this big (see :mod:`autograd_cnn.kernels.jit`).
+PARALLEL_MIN_ELEMENTS = 1 << 19
+
+
+def _par(n_elements: int) -> bool:
+    import numba
+
+    return n_elements >= PARALLEL_MIN_ELEMENTS and numba.get_num_threads() > 1
 
 # ---- Numba kernels -------------------------------------------------------------------
 
 
-@njit(parallel=True, cache=True)
+@twin(cache=True)
 def _max_fwd(x, td, th, tw, out, idx):
     P, D, H, W = x.shape
     OD, KD = td.shape
@@ -70,7 +85,7 @@ def _max_fwd(x, td, th, tw, out, idx):
                     idx[p, od, oh, ow] = bi
 
 
-@njit(parallel=True, cache=True)
+@twin(cache=True)
 def _max_fwd_2d(x, W, th, wlo, whi, sw, dw, pw, out, idx):
     # 2-D (and 1-D) regular max pooling on flat planes ``x: (P, H*W)``. Rows come from
     # the window table ``th``; along W the window is ``ow*sw - pw + c*dw`` and tap ``c`` is
@@ -112,7 +127,34 @@ def _max_fwd_2d(x, W, th, wlo, whi, sw, dw, pw, out, idx):
                         ip[o] = j if t else ci
 
 
-@njit(parallel=True, cache=True)
+@twin(cache=True)
+def _max_2x2(x, W, out, idx, OH, OW):
+    # 2x2 windows, stride 2, no padding (the common case; 1.5x faster than the row kernel).
+    # Taps in row-major order; a later tap wins if greater or NaN, so the first maximum
+    # and the last NaN win, as in the general kernels.
+    P = x.shape[0]
+    Wu = uintp(W)
+    for p in prange(P):
+        xp = x[p]
+        op = out[p]
+        ip = idx[p]
+        for oh in range(OH):
+            r0 = uintp(2 * oh) * Wu
+            o0 = uintp(oh * OW)
+            for ow in range(OW):
+                j = r0 + uintp(2 * ow)
+                best = xp[j]
+                bi = j
+                for t in (uintp(1), Wu, Wu + uintp(1)):
+                    v = xp[j + t]
+                    take = (v > best) | (v != v)
+                    best = v if take else best
+                    bi = j + t if take else bi
+                op[o0 + uintp(ow)] = best
+                ip[o0 + uintp(ow)] = bi
+
+
+@twin(cache=True)
 def _scatter_add(g, idx, out, bad):
     P, M = g.shape
     S = out.shape[1]
@@ -127,7 +169,7 @@ def _scatter_add(g, idx, out, bad):
                 out[p, i] += g[p, m]
 
 
-@njit(parallel=True, cache=True)
+@twin(cache=True)
 def _scatter_set(g, idx, out, bad):
     P, M = g.shape
     S = out.shape[1]
@@ -142,7 +184,7 @@ def _scatter_set(g, idx, out, bad):
                 out[p, i] = g[p, m]
 
 
-@njit(parallel=True, cache=True)
+@twin(cache=True)
 def _gather(x, idx, out, bad):
     P, M = idx.shape
     S = x.shape[1]
@@ -156,7 +198,7 @@ def _gather(x, idx, out, bad):
                 out[p, m] = x[p, i]
 
 
-@njit(parallel=True, cache=True)
+@twin(cache=True)
 def _avg_fwd(x, td, th, tw, vd, vh, vw, out):
     P, D, H, W = x.shape
     OD, KD = td.shape
@@ -183,7 +225,7 @@ def _avg_fwd(x, td, th, tw, vd, vh, vw, out):
                     out[p, od, oh, ow] = s / (vd[od] * vh[oh] * vw[ow])
 
 
-@njit(parallel=True, cache=True)
+@twin(cache=True)
 def _avg_bwd(g, td, th, tw, vd, vh, vw, out):
     P, D, H, W = out.shape
     OD, KD = td.shape
@@ -236,11 +278,23 @@ def max_pool_forward(x, td, th, tw, fast=None):
     if fast is not None and x.shape[1] == 1:
         P, _, H, W = x.shape
         sw, dw, pw, wlo, whi = fast
-        _max_fwd_2d(x.reshape(P, H * W), W, th, wlo, whi, sw, dw, pw,
-                    out.reshape(P, -1), idx.reshape(P, -1))
+        if _is_2x2_stride_2(th, tw, sw, dw, pw):
+            _max_2x2.pick(_par(x.size))(x.reshape(P, H * W), W, out.reshape(P, -1),
+                                        idx.reshape(P, -1), th.shape[0], tw.shape[0])
+            return out, idx
+        _max_fwd_2d.pick(_par(x.size))(x.reshape(P, H * W), W, th, wlo, whi, sw, dw, pw,
+                                       out.reshape(P, -1), idx.reshape(P, -1))
     else:
-        _max_fwd(x, td, th, tw, out, idx)
+        _max_fwd.pick(_par(x.size))(x, td, th, tw, out, idx)
     return out, idx
+
+
+def _is_2x2_stride_2(th, tw, sw, dw, pw) -> bool:
+    """The window of LeNet/VGG/ResNet pooling: 2x2, stride 2, no padding, no dilation."""
+    if (sw, dw, pw) != (2, 1, 0) or th.shape[1] != 2 or tw.shape[1] != 2:
+        return False
+    return (np.array_equal(th, 2 * np.arange(th.shape[0])[:, None] + np.arange(2))
+            and np.array_equal(tw, 2 * np.arange(tw.shape[0])[:, None] + np.arange(2)))
 
 
 def row_ranges(tw):
@@ -263,7 +317,7 @@ def plane_scatter_add(g, idx, plane_size: int):
     idx = np.ascontiguousarray(idx, dtype=np.int64)
     out = np.empty((g.shape[0], plane_size), dtype=g.dtype)
     bad = np.zeros(g.shape[0], dtype=np.uint8)
-    _scatter_add(g, idx, out, bad)
+    _scatter_add.pick(_par(out.size))(g, idx, out, bad)
     return out, not bad.any()
 
 
@@ -275,7 +329,7 @@ def plane_scatter_set(g, idx, plane_size: int):
     idx = np.ascontiguousarray(idx, dtype=np.int64)
     out = np.empty((g.shape[0], plane_size), dtype=g.dtype)
     bad = np.zeros(g.shape[0], dtype=np.uint8)
-    _scatter_set(g, idx, out, bad)
+    _scatter_set.pick(_par(out.size))(g, idx, out, bad)
     return out, not bad.any()
 
 
@@ -285,7 +339,7 @@ def plane_gather(x, idx):
     idx = np.ascontiguousarray(idx, dtype=np.int64)
     out = np.empty(idx.shape, dtype=x.dtype)
     bad = np.zeros(idx.shape[0], dtype=np.uint8)
-    _gather(x, idx, out, bad)
+    _gather.pick(_par(x.size))(x, idx, out, bad)
     return out, not bad.any()
 
 
@@ -293,7 +347,7 @@ def avg_pool_forward(x, td, th, tw, vd, vh, vw):
     """Windowed sums over the tables divided by ``vd[od] * vh[oh] * vw[ow]``."""
     x = _planes(x)
     out = np.empty((x.shape[0], td.shape[0], th.shape[0], tw.shape[0]), dtype=x.dtype)
-    _avg_fwd(x, td, th, tw, vd, vh, vw, out)
+    _avg_fwd.pick(_par(x.size))(x, td, th, tw, vd, vh, vw, out)
     return out
 
 
@@ -301,7 +355,7 @@ def avg_pool_backward(g, in_dhw, td, th, tw, vd, vh, vw):
     """Adjoint of :func:`avg_pool_forward`: ``g: (P, OD, OH, OW)`` -> ``(P, D, H, W)``."""
     g = _planes(g)
     out = np.empty((g.shape[0],) + tuple(in_dhw), dtype=g.dtype)
-    _avg_bwd(g, td, th, tw, vd, vh, vw, out)
+    _avg_bwd.pick(_par(out.size))(g, td, th, tw, vd, vh, vw, out)
     return out
 
 

@@ -55,7 +55,22 @@ __all__ = [
     "conv_transpose_output_shape", "pad_nd",
 ]
 
+#: Largest stride, dilation, padding or output_padding accepted (kernels index in 64 bits).
+MAX_PARAM = 2**62
+
+#: Input dtypes of the conv family: float32 and float64 run natively, float16 is computed
+#: in float32 and rounded back (as PyTorch returns float16); longdouble has no kernel and
+#: is refused rather than silently computed in float64.
+CONV_DTYPES = (np.dtype(np.float16), np.dtype(np.float32), np.dtype(np.float64))
+
 # ---- shape rules -------------------------------------------------------------------------
+
+
+def _check_kernel_size(fn, ws, name="weight"):
+    if any(k < 1 for k in ws[2:]):
+        raise ConvShapeError(
+            f"{fn}: every kernel size must be positive, got {name} shape {tuple(ws)} (kernel "
+            f"{tuple(ws[2:])})")
 
 
 def _check_ranks(fn, a, b, a_name, b_name, nd):
@@ -69,6 +84,7 @@ def _check_ranks(fn, a, b, a_name, b_name, nd):
 def _conv_shape(xs, ws, stride, padding, dilation, groups, algorithm="auto"):
     nd = len(stride)
     _check_ranks("conv", xs, ws, "input", "weight", nd)
+    _check_kernel_size("conv", ws)
     if xs[1] != ws[1] * groups:
         raise ChannelMismatchError(
             f"conv: input has {xs[1]} channels (shape {tuple(xs)}) but weight {tuple(ws)} with "
@@ -95,6 +111,11 @@ def _transpose_shape(ys, ws, stride, padding, dilation, groups, output_padding,
                      algorithm="auto"):
     nd = len(stride)
     _check_ranks("conv_transpose", ys, ws, "input", "weight", nd)
+    _check_kernel_size("conv_transpose", ws)
+    if any(q < 1 for q in ys[2:]):
+        raise ConvShapeError(
+            f"conv_transpose: the input must have positive spatial sizes (zero batch or zero "
+            f"channels are fine, as in PyTorch), got shape {tuple(ys)}")
     if ys[1] != ws[0]:
         raise ChannelMismatchError(
             f"conv_transpose: input has {ys[1]} channels (shape {tuple(ys)}) but weight "
@@ -304,6 +325,9 @@ def _ints(v, nd: int, name: str, fn: str, minimum: int) -> tuple:
     if any(e < minimum for e in t):
         kind = "positive" if minimum == 1 else "non-negative"
         raise InvalidArgumentError(f"{fn}: {name} must be {kind}, got {t}")
+    if any(e > MAX_PARAM for e in t):
+        # the kernels index with 64-bit integers: refuse before anything overflows
+        raise InvalidArgumentError(f"{fn}: {name} must be at most 2**62, got {t}")
     return t
 
 
@@ -342,13 +366,23 @@ def _padding(padding, nd, fn, spatial=None, kernel=None, stride=None, dilation=N
         pairs = tuple((p, p) for p in _ints(padding, nd, "padding", fn, minimum=-(2**62)))
     if any(lo < 0 or hi < 0 for lo, hi in pairs):
         raise InvalidArgumentError(f"{fn}: padding must be non-negative, got {pairs}")
+    if any(lo > MAX_PARAM or hi > MAX_PARAM for lo, hi in pairs):
+        raise InvalidArgumentError(f"{fn}: padding must be at most 2**62, got {pairs}")
     return pairs
 
 
+def _check_conv_dtype(fn, *named):
+    for name, dt in named:
+        if np.dtype(dt) not in CONV_DTYPES:
+            raise DTypeError(
+                f"{fn}: {name} must be floating point (float16, float32 or float64), got "
+                f"{np.dtype(dt)}"
+                + (" (no longdouble kernel: cast with .astype(np.float64))"
+                   if np.dtype(dt).kind == "f" else ""))
+
+
 def _check_operands(fn, x, w, nd, bias, w_name="weight"):
-    if x.dtype.kind != "f" or w.dtype.kind != "f":
-        raise DTypeError(
-            f"{fn}: input and {w_name} must be floating point, got {x.dtype} and {w.dtype}")
+    _check_conv_dtype(fn, ("input", x.dtype), (w_name, w.dtype))
     if x.dtype != w.dtype:
         raise DTypeError(
             f"{fn}: input ({x.dtype}) and {w_name} ({w.dtype}) must have the same dtype (as in "
@@ -501,8 +535,11 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1,
         Divides C_in and C_out; ``groups == C_in`` is a depthwise conv.
     padding_mode : {'zeros', 'reflect', 'replicate', 'circular'}
         Non-zero modes pad explicitly (differentiably) and then convolve unpadded.
-    algorithm : {'auto', 'im2col', 'gemm', 'direct', 'fft', 'reference'}
-        Keyword-only extension: pin the kernel (all agree; tests use it).
+    algorithm : {'auto', 'im2col', 'gemm', 'direct', 'fft', 'winograd', 'reference'}
+        Keyword-only extension: pin the kernel (all agree to rounding; tests use it).
+        ``'auto'`` picks per shape (Winograd F(2x2, 3x3) for wide 3x3 stride-1 convs) and
+        uses the FFT only on finite data of moderate dynamic range (it is computed in
+        float64), so a NaN or inf stays inside its receptive field.
 
     Returns
     -------
@@ -666,8 +703,7 @@ def unfold(input, kernel_size, dilation=1, padding=0, stride=1) -> Tensor:
     unbatched = x.ndim == nd + 1
     if unbatched:
         x = reshape(x, (1,) + x.shape)
-    if x.dtype.kind != "f":
-        raise DTypeError(f"{fn}: input must be floating point, got {x.dtype}")
+    _check_conv_dtype(fn, ("input", x.dtype))
     _unfold_shape(x.shape, ks, st, pairs, dil)
     out = unfold_p(x, kernel_size=ks, stride=st, padding=pairs, dilation=dil)
     return reshape(out, out.shape[1:]) if unbatched else out
@@ -689,8 +725,7 @@ def fold(input, output_size, kernel_size, dilation=1, padding=0, stride=1) -> Te
     unbatched = c.ndim == 2
     if unbatched:
         c = reshape(c, (1,) + c.shape)
-    if c.dtype.kind != "f":
-        raise DTypeError(f"{fn}: input must be floating point, got {c.dtype}")
+    _check_conv_dtype(fn, ("input", c.dtype))
     _fold_shape(c.shape, size, ks, st, pairs, dil)
     out = fold_p(c, output_size=size, kernel_size=ks, stride=st, padding=pairs, dilation=dil)
     return reshape(out, out.shape[1:]) if unbatched else out
