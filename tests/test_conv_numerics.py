@@ -395,3 +395,12 @@ def test_announce_prints_one_line_only_when_needed(monkeypatch):
     buf = io.StringIO()
     monkeypatch.setattr(jit, "kernels_need_compiling", lambda: False)
     assert not jit.announce_compilation(buf) and buf.getvalue() == ""
+
+
+def test_numpy_operands_are_copied_so_later_changes_cannot_change_gradients():
+    x = np.ones((1, 1, 3, 3), np.float32)
+    w = ac.ones(1, 1, 2, 2, requires_grad=True)
+    y = F.conv2d(x, w).sum()
+    x[...] = 5  # after the forward: the recorded graph must keep the values it used
+    y.backward()
+    assert w.grad.numpy().ravel().tolist() == [4.0, 4.0, 4.0, 4.0]

@@ -256,7 +256,8 @@ def _sample_parts(n):
 
 def _direct_in_parts(n, a5, b5, call, kernel):
     """Run a direct kernel over the batch: ``call(k, a, b)`` runs kernel build ``k`` on
-    samples [a, b); a5, b5 are the batched input and output (their sizes decide). Calls big enough for the parallel twin (the conv dispatcher's
+    samples [a, b); a5, b5 are the batched input and output (their sizes decide). Calls
+    big enough for the parallel twin (the conv dispatcher's
     :func:`~autograd_cnn.kernels.threads._limits` left Numba more than one thread) run
     it on each part of the batch in turn; smaller ones run the *serial* build on the
     parts at once on Python threads (no parallel kernel to compile: LeNet's first conv

@@ -46,6 +46,7 @@ from ..errors import (
 from ..kernels import conv_dispatch as K
 from ..primitive import Primitive, register
 from ..tensor import Tensor, as_tensor
+from ._common import as_operand
 from .indexing import getitem
 from .movement import broadcast_to, concatenate, flip, reshape
 
@@ -480,10 +481,10 @@ def conv(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1,
          _fn: str = "conv") -> Tensor:
     """N-d cross-correlation (PyTorch's "convolution"), the spatial rank taken from
     ``weight`` (``weight.ndim - 2``). See :func:`conv2d` for the arguments."""
-    x, w = as_tensor(input), as_tensor(weight)
+    x, w = as_operand(input), as_operand(weight)
     nd = _nd if _nd is not None else w.ndim - 2
     fn = f"{_fn}()"
-    b = None if bias is None else as_tensor(bias)
+    b = None if bias is None else as_operand(bias)
     _check_operands(fn, x, w, nd, b)
     groups = _groups(groups, fn)
     stride = _ints(stride, nd, "stride", fn, 1)
@@ -571,10 +572,10 @@ def conv_transpose(input, weight, bias=None, stride=1, padding=0, output_padding
                    _nd: int | None = None, _fn: str = "conv_transpose") -> Tensor:
     """N-d transposed convolution (the adjoint of :func:`conv`); see
     :func:`conv_transpose2d`."""
-    y, w = as_tensor(input), as_tensor(weight)
+    y, w = as_operand(input), as_operand(weight)
     nd = _nd if _nd is not None else w.ndim - 2
     fn = f"{_fn}()"
-    b = None if bias is None else as_tensor(bias)
+    b = None if bias is None else as_operand(bias)
     _check_operands(fn, y, w, nd, b)
     groups = _groups(groups, fn)
     stride = _ints(stride, nd, "stride", fn, 1)
