@@ -188,3 +188,10 @@ class PoolIndicesError(ShapeError):
 
 class InterpolateError(InvalidArgumentError):
     """interpolate(): unknown mode, or size and scale_factor both given or both missing."""
+
+
+# ---- compile ---------------------------------------------------------------------------
+
+
+class CompileFallbackWarning(UserWarning):
+    """``ac.compile(..., fallback=True)`` could not compile a call and runs it eagerly."""

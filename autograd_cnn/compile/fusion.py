@@ -1,0 +1,185 @@
+"""Grouping a node list into fused elementwise kernels.
+
+A :class:`FusionGroup` is a set of elementwise nodes that all produce the same
+(concrete) shape, the *iteration shape*, plus reductions of its values (``sum``,
+``sum_to``, ``mean``) accumulated inside the same loops. The group runs as one kernel:
+its members' intermediate values never reach memory unless a node outside the group
+(or the program's caller) reads them.
+
+Grouping is greedy, in execution order. The schedule becomes a list of *items* (a node,
+or a group standing where its first member stood). A node joins a group when it reads a
+value computed inside that group and all its other operands are ready before the group
+runs (produced by earlier items); a reduction output is ready only after its group, so
+its readers start a new group. This never reorders anything across a dependency.
+"""
+
+from __future__ import annotations
+
+from .codegen import FUSIBLE, REDUCTIONS
+
+
+class FusionGroup:
+    """Nodes fused into one kernel (see the module docstring).
+
+    Attributes
+    ----------
+    shape : tuple of int
+        Iteration shape (every member's output shape).
+    nodes : list of Node
+        Elementwise members, in execution order.
+    reductions : list of Node
+        Reductions of member (or input) values, accumulated in the loops.
+    keep_shapes : list of tuple
+        Each reduction's accumulator shape (reduced axes kept as 1).
+    inputs : list of Value
+        Operands read from memory (not 0-d constants: those are inlined).
+    outputs : list of Value
+        Member values stored because something outside the group reads them.
+    """
+
+    def __init__(self, shape, pos):
+        self.shape = tuple(shape)
+        self.pos = pos
+        self.nodes = []
+        self.reductions = []
+        self.keep_shapes = []
+        self.inputs = []
+        self.outputs = []
+        self.internal: set[int] = set()
+
+    @property
+    def size(self) -> int:
+        return len(self.nodes) + len(self.reductions)
+
+    def all_nodes(self):
+        return self.nodes + self.reductions
+
+    def _use(self, v):
+        if id(v) in self.internal or any(v is w for w in self.inputs):
+            return
+        if v.kind == "const" and v.data is not None and v.data.ndim == 0:
+            return
+        self.inputs.append(v)
+
+    def add(self, node):
+        for v in node.inputs:
+            self._use(v)
+        self.nodes.append(node)
+        self.internal.add(id(node.outputs[0]))
+
+    def add_reduction(self, node, keep):
+        self._use(node.inputs[0])
+        self.reductions.append(node)
+        self.keep_shapes.append(tuple(keep))
+
+    def __repr__(self):
+        ops = "+".join(n.op for n in self.all_nodes())
+        return f"<FusionGroup {ops} over {self.shape}>"
+
+
+def _concrete(shape) -> bool:
+    return all(isinstance(s, int) for s in shape)
+
+
+def is_fusible(node) -> bool:
+    """Whether ``node`` is an elementwise op a kernel can compute (numeric, rank >= 1)."""
+    out = node.outputs[0]
+    if node.op not in FUSIBLE or len(node.outputs) != 1 or out.ndim == 0:
+        return False
+    if not _concrete(out.shape) or out.dtype.kind not in "fbiu":
+        return False
+    if node.op == "pow" and out.dtype.kind != "f":
+        return False
+    return all(_concrete(v.shape) and v.dtype.kind in "fbiu" for v in node.inputs)
+
+
+def keep_shape(node):
+    """The keepdims-form shape of a reduction node's result (None: not fusible)."""
+    x = node.inputs[0]
+    if node.op not in REDUCTIONS or x.ndim == 0 or not _concrete(x.shape):
+        return None
+    if x.dtype.kind != "f":
+        return None
+    if node.op == "sum_to":
+        shape = tuple(node.params["shape"])
+        lead = x.ndim - len(shape)
+        if lead < 0:
+            return None
+        keep = [1] * lead + list(shape)
+        return tuple(keep)
+    axis = node.params.get("axis")
+    if axis is None:
+        return (1,) * x.ndim
+    axes = (axis,) if isinstance(axis, int) else tuple(axis)
+    axes = {a % x.ndim for a in axes}
+    return tuple(1 if d in axes else s for d, s in enumerate(x.shape))
+
+
+def fuse(nodes, *, enabled=True, min_size=2):
+    """Group ``nodes`` (in execution order) into a list of items: Nodes and
+    :class:`FusionGroup` objects (each of at least ``min_size`` nodes)."""
+    items: list = []
+    pos: dict[int, int] = {}  # id(value) -> index of the item producing it
+    member_of: dict[int, FusionGroup] = {}  # id(value) -> the group computing it
+    if not enabled:
+        return list(nodes)
+    for n in nodes:
+        placed = False
+        if is_fusible(n):
+            cands = {id(member_of[id(v)]): member_of[id(v)] for v in n.inputs
+                     if id(v) in member_of and member_of[id(v)].shape == n.outputs[0].shape}
+            for g in sorted(cands.values(), key=lambda g: -g.pos):
+                if all(id(v) in g.internal or pos.get(id(v), -1) < g.pos for v in n.inputs):
+                    g.add(n)
+                    placed = True
+                    break
+            if not placed:
+                g = FusionGroup(n.outputs[0].shape, len(items))
+                g.add(n)
+                items.append(g)
+                placed = True
+            pos[id(n.outputs[0])] = g.pos
+            member_of[id(n.outputs[0])] = g
+            continue
+        keep = keep_shape(n)
+        if keep is not None:
+            x = n.inputs[0]
+            g = member_of.get(id(x))
+            if g is not None and g.shape == tuple(x.shape):
+                g.add_reduction(n, keep)
+                pos[id(n.outputs[0])] = g.pos
+                continue
+            g = FusionGroup(x.shape, len(items))
+            g.add_reduction(n, keep)
+            items.append(g)
+            pos[id(n.outputs[0])] = g.pos
+            continue
+        items.append(n)
+        for o in n.outputs:
+            pos[id(o)] = len(items) - 1
+    out = []
+    for it in items:
+        if isinstance(it, FusionGroup) and it.size < min_size:
+            out.extend(it.all_nodes())
+        else:
+            out.append(it)
+    return out
+
+
+def finish(items, needed_outside):
+    """Fix each group's stored outputs: member values read outside the group.
+
+    ``needed_outside``: ids of values the caller keeps (program outputs, saved values).
+    """
+    readers: dict[int, list] = {}
+    for it in items:
+        for n in (it.all_nodes() if isinstance(it, FusionGroup) else [it]):
+            for v in n.inputs:
+                readers.setdefault(id(v), []).append(it)
+    for it in items:
+        if not isinstance(it, FusionGroup):
+            continue
+        it.outputs = [n.outputs[0] for n in it.nodes
+                      if id(n.outputs[0]) in needed_outside
+                      or any(r is not it for r in readers.get(id(n.outputs[0]), []))]
+    return items
