@@ -31,6 +31,7 @@ from . import data, train  # data sets and loaders, fit/evaluate
 from . import graph  # the graph IR: trace, replay, simplify, save/load
 from .graph import Graph, ShapeSpec, trace
 from . import viz  # graph rendering: viz.draw, viz.render
+from .compile import compile  # noqa: A004  (ac.compile: fused, planned kernels)
 from .serialization import load, save
 from .summary import count_macs, count_parameters, summary
 

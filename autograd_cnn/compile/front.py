@@ -16,6 +16,7 @@ calls compose with eager ops before and after them.
 
 from __future__ import annotations
 
+import itertools
 import warnings
 
 import numpy as np
@@ -66,8 +67,45 @@ def _modules_of(fn):
     return out
 
 
+def _param_source(fn):
+    """What ``trace(params=...)`` should name: the module, or the parameters and
+    buffers of the modules the function reaches (so buffers are graph parameters, read
+    at call time, not constants)."""
+    mods = _modules_of(fn)
+    if _is_module(fn) or not mods:
+        return fn if _is_module(fn) else None
+    if len(mods) == 1:
+        return mods[0]
+    named = {}
+    for k, m in enumerate(mods):
+        for name, t in itertools.chain(m.named_parameters(), m.named_buffers()):
+            named.setdefault(f"m{k}.{name}", t)
+    return named
+
+
 def _snapshot(modules):
     return [(t, np.array(t.data, copy=True)) for m in modules for _, t in m.named_buffers()]
+
+
+def _untraced_changes(snap, graph, runs):
+    """Buffers the function changed outside the ops (so the graph cannot replay it).
+
+    An integer counter incremented once per call (BatchNorm's ``num_batches_tracked``)
+    is returned, to be incremented by each compiled call; anything else is refused.
+    """
+    updated = {id(graph.bindings[p.name]) for p, _ in graph.updates}
+    counters = []
+    for t, old in snap:
+        if id(t) in updated or np.array_equal(t.data, old):
+            continue
+        if t.data.dtype.kind in "iu" and np.all(t.data - old == runs):
+            counters.append(t)
+            continue
+        raise CompileError(
+            f"ac.compile: the function changes a buffer (shape {t.shape}, {t.dtype}) outside "
+            "the library's ops (through .data), which a compiled graph cannot replay; "
+            "update it with ops and ac.tape.assign, or pass fallback=True")
+    return counters
 
 
 def _restore(snap):
@@ -130,7 +168,7 @@ class _Entry:
         self.tensor_pos = [i for i, a in enumerate(args) if isinstance(a, (Tensor, np.ndarray))]
         examples = [a.data if isinstance(a, Tensor) else a for a in args]
         call = fn if not kwargs else (lambda *a: fn(*a, **kwargs))
-        module = fn if _is_module(fn) else None
+        module = _param_source(fn)
         self.grad_inputs = [k for k, i in enumerate(self.tensor_pos)
                             if isinstance(args[i], Tensor) and args[i].requires_grad]
         grad_ctx = _tape.enable_grad if mode == "train" else _tape.no_grad
@@ -139,6 +177,7 @@ class _Entry:
             with grad_ctx():
                 g_fwd = trace(call, *examples, params=module, check=mode == "inference",
                               name=_name(fn))
+            self.counters = _untraced_changes(snap, g_fwd, 2 if mode == "inference" else 1)
             _restore(snap)
             params = [p for p in g_fwd.params
                       if g_fwd.bindings[p.name].requires_grad and p.dtype.kind == "f"]
@@ -241,6 +280,8 @@ class _Entry:
         for (t, _), arr in zip(self.updates, outs[n:n + nu]):
             t.data[...] = arr
             t._version[0] += 1
+        for t in self.counters:
+            t.data[...] += 1
         results = []
         buf = arena[0]
         for arr in outs[:n]:
