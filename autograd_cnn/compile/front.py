@@ -25,10 +25,11 @@ from .. import tape as _tape
 from ..errors import (
     ArgumentTypeError, CompileError, CompileFallbackWarning, InvalidArgumentError, TraceError,
 )
-from ..graph import trace
-from ..graph.ir import unflatten
+from ..graph import ShapeSpec, trace
+from ..graph.ir import Dim, unflatten
 from ..primitive import Primitive
 from ..tensor import Tensor
+from .concrete import concretize
 from .fusion import fuse
 from .memory import MemoryPlan
 from .partition import Split
@@ -166,32 +167,51 @@ class _Entry:
         self.cf = cf
         fn, mode = cf.fn, cf.mode
         self.tensor_pos = [i for i, a in enumerate(args) if isinstance(a, (Tensor, np.ndarray))]
-        examples = [a.data if isinstance(a, Tensor) else a for a in args]
-        call = fn if not kwargs else (lambda *a: fn(*a, **kwargs))
-        module = _param_source(fn)
         self.grad_inputs = [k for k, i in enumerate(self.tensor_pos)
                             if isinstance(args[i], Tensor) and args[i].requires_grad]
+        self.symbolic = False
+        specs = _batch_specs(args, self.tensor_pos)
+        if specs is not None:
+            try:
+                self._build(args, kwargs, specs)
+                self.symbolic = True
+            except Exception:  # noqa: BLE001  a batch that does not fit a symbol (or a
+                specs = None      # real trace error, which the concrete trace raises again)
+        if specs is None:
+            examples = [a.data if isinstance(a, Tensor) else a for a in args]
+            self._build(args, kwargs, (examples, None))
+        self.prim = Primitive(f"compiled:{_name(fn)}", None, category="linalg",
+                              shape=lambda *s, **p: ())
+        self.prim.defvjp_argnum(_vjp)
+
+    def _build(self, args, kwargs, specs):
+        fn, mode = self.cf.fn, self.cf.mode
+        examples, env = specs
+        runs = [0]
+
+        def call(*a):
+            runs[0] += 1
+            return fn(*a, **kwargs)
+
+        module = _param_source(fn)
         grad_ctx = _tape.enable_grad if mode == "train" else _tape.no_grad
         snap = _snapshot(_modules_of(fn))
         try:
             with grad_ctx():
                 g_fwd = trace(call, *examples, params=module, check=mode == "inference",
                               name=_name(fn))
-            self.counters = _untraced_changes(snap, g_fwd, 2 if mode == "inference" else 1)
+            self.counters = _untraced_changes(snap, g_fwd, runs[0])
             _restore(snap)
             params = [p for p in g_fwd.params
                       if g_fwd.bindings[p.name].requires_grad and p.dtype.kind == "f"]
             self.train = mode == "train" and bool(params or self.grad_inputs)
             if self.train:
-                self._build_train(call, examples, module, g_fwd, params, args)
+                self._build_train(call, examples, module, g_fwd, params, env)
             else:
-                self._build_forward(g_fwd)
+                self._build_forward(concretize(g_fwd, env) if env else g_fwd)
         finally:
             _restore(snap)
         self.out_tree = g_fwd.out_tree
-        self.prim = Primitive(f"compiled:{_name(fn)}", None, category="linalg",
-                              shape=lambda *s, **p: ())
-        self.prim.defvjp_argnum(_vjp)
 
     # -- building -----------------------------------------------------------------------
     def _build_forward(self, g):
@@ -207,12 +227,11 @@ class _Entry:
         self.bwd = None
         self.n_saved = 0
 
-    def _build_train(self, call, examples, module, g_fwd, params, args):
+    def _build_train(self, call, examples, module, g_fwd, params, env):
         n_args = len(examples)
         n_tensors = len(self.tensor_pos)
         float_outs = [k for k, v in enumerate(g_fwd.outputs) if v.dtype.kind == "f"]
-        seed_examples = [np.ones(tuple(g_fwd.outputs[k].shape), g_fwd.outputs[k].dtype)
-                         for k in float_outs]
+        seed_examples = [_seed_example(g_fwd.outputs[k], env) for k in float_outs]
         wrt_params = [g_fwd.bindings[p.name] for p in params]
         grad_inputs = [self.tensor_pos[k] for k in self.grad_inputs]
         record = {}
@@ -240,6 +259,8 @@ class _Entry:
         with _tape.enable_grad():
             g = trace(joint, *examples, *seed_examples, params=module, check=True,
                       name=_name(self.cf.fn))
+        if env:
+            g = concretize(g, env)
         n_out = len(g_fwd.outputs)
         seeds = g.inputs[n_tensors:]
         split = Split(g, n_out, seeds)
@@ -321,6 +342,42 @@ class _Eager:
 
     def memory_plan(self):
         raise CompileError(f"this signature runs eagerly (not compiled: {self.error})")
+
+
+def _batch_specs(args, tensor_pos):
+    """Trace at a small symbolic batch: ShapeSpecs with ``N`` for the tensors whose first
+    dim is the batch (that of the first tensor argument), and the bind env, or None."""
+    shapes = [tuple(args[i].shape) for i in tensor_pos]
+    if not shapes or not shapes[0] or shapes[0][0] < 1:
+        return None
+    n = shapes[0][0]
+    examples = []
+    for i, a in enumerate(args):
+        if i in tensor_pos:
+            arr = a.data if isinstance(a, Tensor) else a
+            if arr.ndim and arr.shape[0] == n and arr.dtype.kind in "fiub":
+                examples.append(ShapeSpec((None,) + arr.shape[1:], arr.dtype,
+                                          sizes={"N": 2}))
+                continue
+            examples.append(arr)
+        else:
+            examples.append(a)
+    return examples, {"N": n}
+
+
+def _seed_example(v, env):
+    """An example cotangent for output ``v`` (a ShapeSpec when its shape is symbolic)."""
+    if not env:
+        return np.ones(tuple(v.shape), v.dtype)
+    dims = []
+    for s in v.shape:
+        if isinstance(s, Dim):
+            if (s.name, s.scale, s.offset) != ("N", 1, 0):
+                raise CompileError(f"output dim {s} is not the batch")
+            dims.append("N")
+        else:
+            dims.append(s)
+    return ShapeSpec(tuple(dims), v.dtype, sizes={"N": 2})
 
 
 def _leaves(out, acc):
