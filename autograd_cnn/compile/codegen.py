@@ -181,19 +181,31 @@ def generate(group) -> str:
     for j, v in enumerate(group.outputs):
         args.append(f"o{j}")
         body.append(f"o{j}[{full_idx}] = {names[id(v)]}")
+    # A reduction over the innermost axis sums into a local (a register) and adds the
+    # row's total once; otherwise each element adds into the accumulator array.
+    before, after = [], []
     for j, (n, keep) in enumerate(zip(group.reductions, group.keep_shapes)):
         args.append(f"r{j}")
-        body.append(f"r{j}[{_index(keep, shape)}] += {names[id(n.inputs[0])]}")
+        v = names[id(n.inputs[0])]
+        if keep[-1] == 1 and shape[-1] != 1:
+            before.append(f"s{j} = 0.0")
+            body.append(f"s{j} += {v}")
+            after.append(f"r{j}[{_index(keep, shape)}] += s{j}")
+        else:
+            body.append(f"r{j}[{_index(keep, shape)}] += {v}")
     lines = ["import numpy as np", "from numba import njit", "", "",
              "@njit(cache=True, nogil=True)", f"def kernel({', '.join(args)}):"]
     lines += [f"    {p}" for p in pre]
     ind = "    "
     for d in range(r):
+        if d == r - 1:
+            lines += [f"{ind}{b}" for b in before]
         lines.append(f"{ind}for i{d} in range(n{d}):")
         ind += "    "
     lines += [f"{ind}{b}" for b in body]
     if not body:
         lines.append(f"{ind}pass")
+    lines += [f"{ind[:-4]}{a}" for a in after]
     return "\n".join(lines) + "\n"
 
 

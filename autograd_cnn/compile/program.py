@@ -81,6 +81,35 @@ def _matmul_step(ins, o):
     return step
 
 
+def _one_blas_thread(step):
+    """``step`` with BLAS on one thread: a small GEMM right after a Numba parallel region
+    otherwise fights the Numba pool for the cores (measured 8-80 ms instead of 0.3 ms on
+    2 cores; the conv kernels apply the same rule, see ``conv_dispatch._limits``)."""
+    libs = K._blas_controllers()
+    if not libs:
+        return step
+
+    def wrapped(S):
+        prev = [c.get_num_threads() for c in libs]
+        for c, n in zip(libs, prev):
+            if n > 1:
+                c.set_num_threads(1)
+        try:
+            step(S)
+        finally:
+            for c, n in zip(libs, prev):
+                if n > 1:
+                    c.set_num_threads(n)
+    return wrapped
+
+
+def _matmul_flops(node) -> float:
+    a, b = node.inputs[0].shape, node.inputs[1].shape
+    out = node.outputs[0].shape
+    k = a[-1] if len(a) else 1
+    return 2.0 * math.prod(out) * k
+
+
 def _group_step(group, kernel, slot, planned):
     dims = tuple(int(s) for s in group.shape)
     ins = [slot[id(v)] for v in group.inputs]
@@ -216,8 +245,10 @@ class Program:
             return _group_step(it, kernel, slot, self.planned)
         ins = [slot[id(v)] for v in it.inputs]
         outs = [slot[id(v)] for v in it.outputs]
-        if it.op == "matmul" and id(it.outputs[0]) in self.planned:
-            return _matmul_step(ins, outs[0])
+        if it.op == "matmul":
+            step = (_matmul_step(ins, outs[0]) if id(it.outputs[0]) in self.planned
+                    else _impl_step(np.matmul, ins, outs, {}))
+            return _one_blas_thread(step) if _matmul_flops(it) < K.BLAS_MIN_FLOPS else step
         params = it.params
         if it.op in ("conv", "conv_transpose", "conv_weight_grad"):
             params = choose_conv_algorithm(it)
