@@ -280,3 +280,31 @@ def test_fused_chains_equal_unfused_and_eager(ops, dtype, bshape):
         for g, w in zip(got, results[0]):
             scale = max(np.abs(w).max(), 1e-3)
             assert np.abs(g - w).max() <= tol * scale
+
+
+def test_sum_and_mean_epilogues_when_enabled(monkeypatch):
+    from autograd_cnn.compile import fusion
+
+    monkeypatch.setattr(fusion, "REDUCTIONS", codegen.ALL_REDUCTIONS)
+
+    def fn(x, b):
+        y = ac.tanh(x + b)
+        return (y.sum(axis=(0, 2), keepdims=True) * 0.5 + y.mean(axis=1)[:, None]).sum() + \
+            (y * y).mean()
+
+    x = ac.randn(6, 5, 7, seed=0).astype("float64").requires_grad_()
+    b = ac.randn(5, 1, seed=1).astype("float64").requires_grad_()
+    f = ac.compile(fn)
+    f(x, b)
+    assert any(g.reductions and any(n.op in ("sum", "mean") for n in g.reductions)
+               for g in f.programs[0].groups())
+    x.grad = b.grad = None
+    out = f(x, b)
+    out.backward()
+    got = [float(out), x.grad.numpy().copy(), b.grad.numpy().copy()]
+    x.grad = b.grad = None
+    ref = fn(x, b)
+    ref.backward()
+    np.testing.assert_allclose(got[0], float(ref), rtol=1e-10)
+    np.testing.assert_allclose(got[1], x.grad.numpy(), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(got[2], b.grad.numpy(), rtol=1e-10, atol=1e-12)

@@ -137,8 +137,15 @@ FUSIBLE = frozenset({
     "softplus", "clip", "astype", "where", "logical_and", "logical_or", "logical_not",
     "sign",
 })
-#: Reductions a fused group may end with (accumulated inside its loops).
-REDUCTIONS = frozenset({"sum", "sum_to", "mean"})
+#: Reductions a fused group may end with (accumulated inside its loops, in float64).
+#: Only ``sum_to``, the VJP of broadcasting (bias gradients): its result is a gradient.
+#: ``sum``/``mean`` also work here but are left to NumPy by default, because their
+#: results usually feed cancellation-prone arithmetic (batch-norm statistics: x - mean
+#: over two samples) where a differently rounded, even if more accurate, sum changes
+#: the result by far more than the 1e-5 that compiled code must stay within eager's.
+#: ``ALL_REDUCTIONS`` lists what the code generator supports.
+ALL_REDUCTIONS = frozenset({"sum", "sum_to", "mean"})
+REDUCTIONS = frozenset({"sum_to"})
 
 
 def _index(in_shape, iter_shape) -> str:
