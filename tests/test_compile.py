@@ -308,3 +308,15 @@ def test_sum_and_mean_epilogues_when_enabled(monkeypatch):
     np.testing.assert_allclose(got[0], float(ref), rtol=1e-10)
     np.testing.assert_allclose(got[1], x.grad.numpy(), rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(got[2], b.grad.numpy(), rtol=1e-10, atol=1e-12)
+
+
+def test_compiled_bound_forward_keeps_the_module_interface_and_mode_flags():
+    ac.manual_seed(0)
+    m = ac.nn.Sequential(ac.nn.Linear(4, 8), ac.nn.Dropout(0.5), ac.nn.Linear(8, 2))
+    m.forward = ac.compile(m.forward)  # model(x) now runs compiled; fit/evaluate work
+    x = ac.randn(3, 4, seed=0)
+    F.cross_entropy(m(x), ac.tensor([0, 1, 1])).backward()
+    assert m[0].weight.grad is not None
+    m.eval()
+    np.testing.assert_array_equal(m(x).numpy(), m(x).numpy())  # no dropout in eval
+    assert m.forward.compiles == 2

@@ -437,7 +437,9 @@ class CompiledFunction:
         self._cache: dict = {}
         self._last = None
         self.compiles = 0
-        self._module = fn if _is_module(fn) else None
+        # modules the function reaches: their train/eval and requires_grad flags are part
+        # of every signature (a bound forward, a closure over a model, the model itself)
+        self._modules = _modules_of(fn)
 
     def _key(self, args, kwargs):
         key = []
@@ -453,8 +455,7 @@ class CompiledFunction:
                 raise CompileError(f"ac.compile: tensor keyword argument {name!r} is not "
                                    "supported; pass tensors positionally")
             key.append((name, _static_key(v, f"keyword argument {name!r}")))
-        m = self._module
-        if m is not None:
+        for m in self._modules:
             key.append(tuple(s.training for s in m.modules()))
             key.append(tuple(p._requires_grad for p in m.parameters()))
         return tuple(key)
