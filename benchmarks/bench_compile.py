@@ -111,20 +111,20 @@ ac.manual_seed(0)
 model = ac.models.resnet18(num_classes=10)
 x = ac.tensor(rng.standard_normal((8, 3, 32, 32)).astype(np.float32))
 w = ac.tensor(rng.standard_normal((8, 10)).astype(np.float32))
-def loss_fn(x):
+def loss_fn(x, w):
     return (model(x) * w).sum()
 extra = {}
 if MODE == "compiled":
     t0 = time.perf_counter()
     f = ac.compile(loss_fn)
-    f(x).backward()
+    f(x, w).backward()
     extra["first_call_s"] = time.perf_counter() - t0
     extra["plan"] = f.memory_plan().as_dict()
 else:
     f = loss_fn
 def step():
     model.zero_grad()
-    f(x).backward()
+    f(x, w).backward()
 report(step, 2, STEPS, extra)
 """
 
