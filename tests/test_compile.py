@@ -2,7 +2,6 @@
 vs unfused vs eager on drawn elementwise chains), memory plan, kernel cache, fallback."""
 
 import tracemalloc
-import warnings
 
 import numpy as np
 import pytest
@@ -13,7 +12,10 @@ import autograd_cnn as ac
 from autograd_cnn import primitive, tape
 from autograd_cnn.compile import codegen
 from autograd_cnn.errors import (
-    CompileError, CompileFallbackWarning, InvalidArgumentError, TraceError,
+    CompileError,
+    CompileFallbackWarning,
+    InvalidArgumentError,
+    TraceError,
 )
 
 F = ac.functional
@@ -140,7 +142,7 @@ def test_bad_arguments_are_named_errors():
     with pytest.raises(CompileError, match="hashable"):
         ac.compile(lambda x, s: x)(ac.ones(2), [1, 2])
     with pytest.raises(CompileError, match="call the compiled function first"):
-        ac.compile(lambda x: x).graph
+        _ = ac.compile(lambda x: x).graph
 
 
 def test_graphs_print_and_draw_with_fused_clusters():

@@ -4,11 +4,9 @@ call, dropout drawing the same masks from the same seed."""
 
 import numpy as np
 import pytest
+from test_models import SMALL
 
 import autograd_cnn as ac
-from autograd_cnn import models
-
-from test_models import SMALL
 
 TOL = {"float32": 1e-5, "float64": 1e-10}
 

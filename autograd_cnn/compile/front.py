@@ -23,7 +23,11 @@ import numpy as np
 
 from .. import tape as _tape
 from ..errors import (
-    ArgumentTypeError, CompileError, CompileFallbackWarning, InvalidArgumentError, TraceError,
+    ArgumentTypeError,
+    CompileError,
+    CompileFallbackWarning,
+    InvalidArgumentError,
+    TraceError,
 )
 from ..graph import ShapeSpec, trace
 from ..graph.ir import Dim, unflatten
@@ -165,7 +169,7 @@ class _Entry:
 
     def __init__(self, cf, args, kwargs):
         self.cf = cf
-        fn, mode = cf.fn, cf.mode
+        fn = cf.fn
         self.tensor_pos = [i for i, a in enumerate(args) if isinstance(a, (Tensor, np.ndarray))]
         self.grad_inputs = [k for k, i in enumerate(self.tensor_pos)
                             if isinstance(args[i], Tensor) and args[i].requires_grad]

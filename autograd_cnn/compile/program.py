@@ -104,7 +104,7 @@ def _one_blas_thread(step):
 
 
 def _matmul_flops(node) -> float:
-    a, b = node.inputs[0].shape, node.inputs[1].shape
+    a = node.inputs[0].shape
     out = node.outputs[0].shape
     k = a[-1] if len(a) else 1
     return 2.0 * math.prod(out) * k
@@ -180,7 +180,6 @@ class Program:
             used_consts.append(v)
         info = []  # per item: defs, uses, aliases
         for it in self.items:
-            nodes = it.all_nodes() if isinstance(it, FusionGroup) else [it]
             if isinstance(it, FusionGroup):
                 defs = list(it.outputs) + [n.outputs[0] for n in it.reductions]
                 uses = list(it.inputs)
@@ -189,16 +188,14 @@ class Program:
                 defs = list(it.outputs)
                 uses = list(it.inputs)
                 aliases = [] if _fresh(it.op) else [(it.outputs[0], v) for v in it.inputs]
-            for v in defs + uses:
+            for v in defs + uses:  # members' scalar values need no slot
                 slot_of(v)
-            for n in nodes:  # members' scalar values need no slot
-                pass
             info.append((defs, uses, aliases))
         self.life = Lifetimes(info, self.outputs)
         escape_roots = {self.life.root(id(v)) for v in escaping if id(v) in self.life.parent}
         # arena candidates: values compiled code writes into memory it is handed
         cands = []
-        for it, (defs, _, _) in zip(self.items, info):
+        for it in self.items:
             if isinstance(it, FusionGroup):
                 cands += list(it.outputs)
             elif it.op == "matmul" and it.inputs[0].ndim >= 2 and it.inputs[1].ndim >= 2 \
@@ -258,7 +255,7 @@ class Program:
         """Planned peak: the arena plus the most bytes of unplanned results alive at once."""
         events = []
         out_ids = {id(v) for v in self.outputs}
-        for t, (defs, _, _) in enumerate(info):
+        for defs, _, _ in info:
             for v in defs:
                 if id(v) in self.planned:
                     continue
