@@ -188,13 +188,22 @@ def generate(group) -> str:
     for j, v in enumerate(group.outputs):
         args.append(f"o{j}")
         body.append(f"o{j}[{full_idx}] = {names[id(v)]}")
-    # A reduction over the innermost axis sums into a local (a register) and adds the
-    # row's total once; otherwise each element adds into the accumulator array.
+    # Reductions that all keep the same axes loop over the kept axes outside and the
+    # reduced ones inside, summing into a local (a register) that is added once per kept
+    # index; reductions with different patterns add each element into their arrays.
+    order, split = list(range(r)), r
+    keeps = {tuple(1 if k == 1 else 0 for k in keep) for keep in group.keep_shapes}
+    local = len(keeps) == 1
+    if local:
+        keep = group.keep_shapes[0]
+        kept = [d for d in range(r) if keep[d] != 1 or shape[d] == 1]
+        order = kept + [d for d in range(r) if d not in kept]
+        split = len(kept)
     before, after = [], []
     for j, (n, keep) in enumerate(zip(group.reductions, group.keep_shapes)):
         args.append(f"r{j}")
         v = names[id(n.inputs[0])]
-        if keep[-1] == 1 and shape[-1] != 1:
+        if local:
             before.append(f"s{j} = 0.0")
             body.append(f"s{j} += {v}")
             after.append(f"r{j}[{_index(keep, shape)}] += s{j}")
@@ -204,15 +213,17 @@ def generate(group) -> str:
              "@njit(cache=True, nogil=True)", f"def kernel({', '.join(args)}):"]
     lines += [f"    {p}" for p in pre]
     ind = "    "
-    for d in range(r):
-        if d == r - 1:
+    for k, d in enumerate(order):
+        if k == split:
             lines += [f"{ind}{b}" for b in before]
         lines.append(f"{ind}for i{d} in range(n{d}):")
         ind += "    "
+    if split == r:
+        lines += [f"{ind}{b}" for b in before]
     lines += [f"{ind}{b}" for b in body]
     if not body:
         lines.append(f"{ind}pass")
-    lines += [f"{ind[:-4]}{a}" for a in after]
+    lines += ["    " * (1 + split) + a for a in after]
     return "\n".join(lines) + "\n"
 
 
