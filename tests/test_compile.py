@@ -322,3 +322,30 @@ def test_compiled_bound_forward_keeps_the_module_interface_and_mode_flags():
     m.eval()
     np.testing.assert_array_equal(m(x).numpy(), m(x).numpy())  # no dropout in eval
     assert m.forward.compiles == 2
+
+
+def test_conv_algorithms_are_measured_once_per_shape_and_remembered(monkeypatch, tmp_path):
+    import json
+
+    from autograd_cnn.compile import autotune
+
+    path = tmp_path / "conv_choices.json"
+    monkeypatch.setattr(autotune, "_path", lambda: str(path))
+    monkeypatch.setattr(autotune, "_CHOICES", None)
+    m = _lenet()
+    x, t = _data()
+    step = ac.compile(lambda x, t: F.cross_entropy(m(x), t))
+    step(x, t)
+    algs = [a for p in step.programs for _, a in p.algorithms]
+    assert len(algs) == 5 and set(algs) <= {"direct", "im2col", "gemm"}
+    assert step._last.tuner.measured == 5
+    saved = json.loads(path.read_text())
+    assert sorted(saved.values()) == sorted(algs)
+    monkeypatch.setattr(autotune, "_CHOICES", None)  # a new process: read from disk
+    again = ac.compile(lambda x, t: F.cross_entropy(m(x), t))
+    again(x, t)
+    assert again._last.tuner.measured == 0
+    assert [a for p in again.programs for _, a in p.algorithms] == algs
+    rule = ac.compile(lambda x, t: F.cross_entropy(m(x), t), autotune=False)
+    rule(x, t)
+    assert rule._last.tuner.measured == 0

@@ -33,6 +33,7 @@ from ..graph import ShapeSpec, trace
 from ..graph.ir import Dim, unflatten
 from ..primitive import Primitive
 from ..tensor import Tensor
+from .autotune import Tuner
 from .concrete import concretize
 from .fusion import fuse
 from .memory import MemoryPlan
@@ -170,6 +171,7 @@ class _Entry:
     def __init__(self, cf, args, kwargs):
         self.cf = cf
         fn = cf.fn
+        self.tuner = Tuner(cf.autotune)
         self.tensor_pos = [i for i, a in enumerate(args) if isinstance(a, (Tensor, np.ndarray))]
         self.grad_inputs = [k for k, i in enumerate(self.tensor_pos)
                             if isinstance(args[i], Tensor) and args[i].requires_grad]
@@ -227,7 +229,8 @@ class _Entry:
         items = fuse(g.nodes, enabled=self.cf.fuse)
         outs = g.outputs + [v for _, v in g.updates]
         self.fwd = Program(items, g.inputs + g.params, outs, g.outputs,
-                           _consts(g.nodes, g.outputs), name=f"{g.name}_forward")
+                           _consts(g.nodes, g.outputs), name=f"{g.name}_forward",
+                           tuner=self.tuner)
         self.bwd = None
         self.n_saved = 0
 
@@ -288,11 +291,13 @@ class _Entry:
         fwd_items = fuse(split.forward, enabled=self.cf.fuse)
         outs = split.outputs + [v for _, v in g.updates] + split.saved
         self.fwd = Program(fwd_items, g.inputs[:n_tensors] + g.params, outs, split.outputs,
-                           _consts(split.forward, split.outputs), name=f"{g.name}_forward")
+                           _consts(split.forward, split.outputs), name=f"{g.name}_forward",
+                           tuner=self.tuner)
         self.n_saved = len(split.saved)
         bwd_items = fuse(split.backward, enabled=self.cf.fuse)
         self.bwd = Program(bwd_items, split.saved + seeds, split.grads, split.grads,
-                           _consts(split.backward, split.grads), name=f"{g.name}_backward")
+                           _consts(split.backward, split.grads), name=f"{g.name}_backward",
+                           tuner=self.tuner)
 
     # -- running ------------------------------------------------------------------------
     def __call__(self, args):
@@ -436,8 +441,9 @@ class CompiledFunction:
         Its backward graph (train mode).
     """
 
-    def __init__(self, fn, mode, fallback, fuse):
+    def __init__(self, fn, mode, fallback, fuse, autotune=True):
         self.fn, self.mode, self.fallback, self.fuse = fn, mode, fallback, fuse
+        self.autotune = autotune
         self._cache: dict = {}
         self._last = None
         self.compiles = 0
@@ -531,7 +537,7 @@ class CompiledFunction:
 
 
 def compile(fn, *, mode: str = "train", fallback: bool = False,  # noqa: A001
-            fuse: bool = True) -> CompiledFunction:
+            fuse: bool = True, autotune: bool = True) -> CompiledFunction:
     """Compile ``fn`` (a function of tensors, or an ``nn.Module``) to fused, planned kernels.
 
     Parameters
@@ -550,6 +556,9 @@ def compile(fn, *, mode: str = "train", fallback: bool = False,  # noqa: A001
     fuse : bool
         Generate fused elementwise kernels (False: every node runs its own kernel; for
         debugging and comparisons).
+    autotune : bool
+        Choose each convolution's algorithm by measuring the candidates once per shape
+        (remembered on disk); False: the per-shape rule eager code applies.
 
     Returns
     -------
@@ -573,7 +582,7 @@ def compile(fn, *, mode: str = "train", fallback: bool = False,  # noqa: A001
     if not callable(fn):
         raise ArgumentTypeError(f"compile(): fn must be callable (a function or nn.Module), "
                                 f"got {type(fn).__name__}")
-    return CompiledFunction(fn, mode, bool(fallback), bool(fuse))
+    return CompiledFunction(fn, mode, bool(fallback), bool(fuse), bool(autotune))
 
 
 __all__ = ["CompiledFunction", "compile"]

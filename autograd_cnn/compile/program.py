@@ -157,10 +157,14 @@ class Program:
         returned values (saved for a backward pass) may live in the arena.
     consts : list of Value
         Constants read by the program.
+    tuner : autotune.Tuner, optional
+        Measures each conv-family node's algorithms (else the per-shape rule decides).
     """
 
-    def __init__(self, items, inputs, outputs, escaping, consts, name="program"):
+    def __init__(self, items, inputs, outputs, escaping, consts, name="program", tuner=None):
         self.name = name
+        self.tuner = tuner
+        self.algorithms = []  # (conv-family node, chosen algorithm)
         self.items = finish(list(items), {id(v) for v in outputs})
         self.inputs, self.outputs = list(inputs), list(outputs)
         self.slot: dict[int, int] = {}
@@ -249,6 +253,9 @@ class Program:
         params = it.params
         if it.op in ("conv", "conv_transpose", "conv_weight_grad"):
             params = choose_conv_algorithm(it)
+            if self.tuner is not None:
+                params = self.tuner.choose(it, params)
+            self.algorithms.append((it, params["algorithm"]))
         return _impl_step(REGISTRY[it.op].impl, ins, outs, params)
 
     def _estimate_peak(self, info):
