@@ -334,7 +334,7 @@ def test_conv_algorithms_are_measured_once_per_shape_and_remembered(monkeypatch,
     monkeypatch.setattr(autotune, "_CHOICES", None)
     m = _lenet()
     x, t = _data()
-    step = ac.compile(lambda x, t: F.cross_entropy(m(x), t))
+    step = ac.compile(lambda x, t: F.cross_entropy(m(x), t), autotune=True)
     step(x, t)
     algs = [a for p in step.programs for _, a in p.algorithms]
     assert len(algs) == 5 and set(algs) <= {"direct", "im2col", "gemm"}
@@ -342,10 +342,11 @@ def test_conv_algorithms_are_measured_once_per_shape_and_remembered(monkeypatch,
     saved = json.loads(path.read_text())
     assert sorted(saved.values()) == sorted(algs)
     monkeypatch.setattr(autotune, "_CHOICES", None)  # a new process: read from disk
-    again = ac.compile(lambda x, t: F.cross_entropy(m(x), t))
+    again = ac.compile(lambda x, t: F.cross_entropy(m(x), t), autotune=True)
     again(x, t)
     assert again._last.tuner.measured == 0
     assert [a for p in again.programs for _, a in p.algorithms] == algs
-    rule = ac.compile(lambda x, t: F.cross_entropy(m(x), t), autotune=False)
+    rule = ac.compile(lambda x, t: F.cross_entropy(m(x), t))  # default: the rule
     rule(x, t)
     assert rule._last.tuner.measured == 0
+    assert [a for p in rule.programs for _, a in p.algorithms][:2] == ["direct", "im2col"]

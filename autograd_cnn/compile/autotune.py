@@ -8,6 +8,11 @@ timed runs after one warm-up) is baked into the step. Measured here: LeNet-5's s
 convolution (64x6x14x14 with 16x6x5x5) took 1.5 ms with ``direct`` and 8 ms with the
 rule's ``im2col`` forward, whose two-thread GEMM waits on the BLAS pool's wake-up.
 
+Opt-in (``ac.compile(..., autotune=True)``): in a LeNet-5 step on this 2-core machine
+the measured choices (``direct`` for the second conv) made the step no faster than the
+rule's (6.6 ms vs 7.0 ms, one quiet run): a kernel timed alone runs with the thread
+pools in another state than inside a step.
+
 Choices are remembered per shape in this process and in
 ``<kernel cache>/conv_choices.json`` (so a new process does not measure again; delete
 the file to measure again). A compile measures for at most :data:`BUDGET_S` seconds;
