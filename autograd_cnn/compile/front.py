@@ -473,11 +473,26 @@ class CompiledFunction:
     def __call__(self, *args, **kwargs):
         key = self._key(args, kwargs)
         entry = self._cache.get(key)
-        if entry is None:
-            entry = self._compile(args, kwargs)
-            self._cache[key] = entry
-        self._last = entry
-        return entry(args)
+        if entry is not None:
+            self._last = entry
+            return entry(args)
+        entry = self._compile(args, kwargs)
+        self._cache[key] = self._last = entry
+        try:  # the first run compiles the generated kernels for their argument types
+            return entry(args)
+        except Exception as err:
+            from numba.core.errors import NumbaError
+
+            if not isinstance(err, NumbaError):
+                raise
+            err = CompileError(f"ac.compile({_name(self.fn)}): a generated kernel failed to "
+                               f"compile: {str(err).splitlines()[0]}")
+            if not self.fallback:
+                raise err from None
+            warnings.warn(f"{err}; running eagerly (fallback=True)", CompileFallbackWarning,
+                          stacklevel=2)
+            entry = self._cache[key] = self._last = _Eager(self, kwargs, err)
+            return entry(args)
 
     def _compile(self, args, kwargs):
         self.compiles += 1

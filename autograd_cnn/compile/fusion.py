@@ -77,6 +77,10 @@ class FusionGroup:
         return f"<FusionGroup {ops} over {self.shape}>"
 
 
+#: dtypes generated kernels handle (Numba has no float16 arithmetic)
+_DTYPES = frozenset({"float32", "float64", "bool", "int64", "int32", "uint8", "int8"})
+
+
 def _concrete(shape) -> bool:
     return all(isinstance(s, int) for s in shape)
 
@@ -86,11 +90,11 @@ def is_fusible(node) -> bool:
     out = node.outputs[0]
     if node.op not in FUSIBLE or len(node.outputs) != 1 or out.ndim == 0:
         return False
-    if not _concrete(out.shape) or out.dtype.kind not in "fbiu":
+    if not _concrete(out.shape) or out.dtype.name not in _DTYPES:
         return False
     if node.op == "pow" and out.dtype.kind != "f":
         return False
-    return all(_concrete(v.shape) and v.dtype.kind in "fbiu" for v in node.inputs)
+    return all(_concrete(v.shape) and v.dtype.name in _DTYPES for v in node.inputs)
 
 
 def keep_shape(node):
@@ -98,7 +102,7 @@ def keep_shape(node):
     x = node.inputs[0]
     if node.op not in REDUCTIONS or x.ndim == 0 or not _concrete(x.shape):
         return None
-    if x.dtype.kind != "f":
+    if x.dtype.name not in ("float32", "float64"):
         return None
     if node.op == "sum_to":
         shape = tuple(node.params["shape"])
