@@ -46,6 +46,7 @@ class FusionGroup:
         self.inputs = []
         self.outputs = []
         self.internal: set[int] = set()
+        self.read_outside = False  # a later item has read one of its values
 
     @property
     def size(self) -> int:
@@ -127,42 +128,67 @@ def fuse(nodes, *, enabled=True, min_size=2):
     member_of: dict[int, FusionGroup] = {}  # id(value) -> the group computing it
     if not enabled:
         return list(nodes)
+    group_of: dict[int, FusionGroup] = {}  # id(value) -> group, reduction outputs too
+
+    def move_to_end(g):
+        # nothing outside has read g yet, so it may run later: where n stands now
+        items[g.pos] = None
+        g.pos = len(items)
+        items.append(g)
+        for m in g.all_nodes():
+            pos[id(m.outputs[0])] = g.pos
+
+    def mark_reads(n, target):
+        for v in n.inputs:
+            g = group_of.get(id(v))
+            if g is not None and g is not target:
+                g.read_outside = True
+
     for n in nodes:
-        placed = False
         if is_fusible(n):
             cands = {id(member_of[id(v)]): member_of[id(v)] for v in n.inputs
                      if id(v) in member_of and member_of[id(v)].shape == n.outputs[0].shape}
+            target = None
             for g in sorted(cands.values(), key=lambda g: -g.pos):
                 if all(id(v) in g.internal or pos.get(id(v), -1) < g.pos for v in n.inputs):
-                    g.add(n)
-                    placed = True
+                    target = g
                     break
-            if not placed:
-                g = FusionGroup(n.outputs[0].shape, len(items))
-                g.add(n)
-                items.append(g)
-                placed = True
-            pos[id(n.outputs[0])] = g.pos
-            member_of[id(n.outputs[0])] = g
+            if target is None:  # a group nobody has read yet can move down to n
+                for g in sorted(cands.values(), key=lambda g: -g.pos):
+                    if not g.read_outside and all(id(v) in g.internal or
+                                                  group_of.get(id(v)) is not g
+                                                  for v in n.inputs):
+                        move_to_end(g)
+                        target = g
+                        break
+            mark_reads(n, target)
+            if target is None:
+                target = FusionGroup(n.outputs[0].shape, len(items))
+                items.append(target)
+            target.add(n)
+            pos[id(n.outputs[0])] = target.pos
+            member_of[id(n.outputs[0])] = group_of[id(n.outputs[0])] = target
             continue
         keep = keep_shape(n)
         if keep is not None:
             x = n.inputs[0]
             g = member_of.get(id(x))
-            if g is not None and g.shape == tuple(x.shape):
-                g.add_reduction(n, keep)
-                pos[id(n.outputs[0])] = g.pos
-                continue
-            g = FusionGroup(x.shape, len(items))
+            if g is None or g.shape != tuple(x.shape):
+                g = FusionGroup(x.shape, len(items))
+                items.append(g)
+            mark_reads(n, g)
             g.add_reduction(n, keep)
-            items.append(g)
             pos[id(n.outputs[0])] = g.pos
+            group_of[id(n.outputs[0])] = g
             continue
+        mark_reads(n, None)
         items.append(n)
         for o in n.outputs:
             pos[id(o)] = len(items) - 1
     out = []
     for it in items:
+        if it is None:
+            continue
         if isinstance(it, FusionGroup) and it.size < min_size:
             out.extend(it.all_nodes())
         else:
