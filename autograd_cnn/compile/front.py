@@ -207,6 +207,8 @@ class _Entry:
                 g_fwd = trace(call, *examples, params=module, check=mode == "inference",
                               name=_name(fn))
             self.counters = _untraced_changes(snap, g_fwd, runs[0])
+            for v, name in zip(g_fwd.inputs, _input_names(fn, args, self.tensor_pos)):
+                v.name = name
             _restore(snap)
             params = [p for p in g_fwd.params
                       if g_fwd.bindings[p.name].requires_grad and p.dtype.kind == "f"]
@@ -270,6 +272,10 @@ class _Entry:
             g = concretize(g, env)
         n_out = len(g_fwd.outputs)
         seeds = g.inputs[n_tensors:]
+        for v, w in zip(g.inputs, g_fwd.inputs):
+            v.name = w.name
+        for k, v in enumerate(seeds):
+            v.name = f"grad_out{k}"
         split = Split(g, n_out, seeds)
         self.split = split
         self.graph = split.forward_graph()
@@ -351,6 +357,20 @@ class _Eager:
 
     def memory_plan(self):
         raise CompileError(f"this signature runs eagerly (not compiled: {self.error})")
+
+
+def _input_names(fn, args, tensor_pos):
+    """The parameter names of ``fn`` (a module's ``forward``) at the tensor positions."""
+    import inspect
+
+    target = fn.forward if _is_module(fn) else fn
+    try:
+        ps = [p.name for p in inspect.signature(target).parameters.values()
+              if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    except (TypeError, ValueError):
+        ps = []
+    ps += [f"x{i}" for i in range(len(ps), len(args))]
+    return [ps[i] for i in tensor_pos]
 
 
 def _batch_specs(args, tensor_pos):

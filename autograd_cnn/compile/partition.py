@@ -74,7 +74,9 @@ class Split:
 
     def forward_graph(self) -> Graph:
         g = self.graph
-        return Graph(g.inputs, g.params, self.consts(self.forward, self.outputs), self.forward,
+        seeds = {id(v) for v in self.seeds}
+        inputs = [v for v in g.inputs if id(v) not in seeds]
+        return Graph(inputs, g.params, self.consts(self.forward, self.outputs), self.forward,
                      self.outputs, updates=g.updates, bindings=g.bindings,
                      name=f"{g.name}_forward")
 
