@@ -130,6 +130,8 @@ class _Backward:
         self.pending = 0
 
     def grad(self, argnum, g, k):
+        """Gradient for tape input ``argnum`` of output ``k`` given its cotangent ``g``
+        (the backward program runs once per cotangent; each input takes its share)."""
         if _tape.STATE.grad_enabled:
             raise CompileError(
                 "create_graph=True (or a higher-order gradient) through an ac.compile'd call "
@@ -341,6 +343,7 @@ class _Entry:
         return unflatten(self.out_tree, tensors)
 
     def memory_plan(self) -> MemoryPlan:
+        """The plan of this signature's programs."""
         return MemoryPlan(self.fwd, self.bwd)
 
 
@@ -356,6 +359,7 @@ class _Eager:
         return self.cf.fn(*args, **self.kwargs)
 
     def memory_plan(self):
+        """No plan: this signature runs eagerly."""
         raise CompileError(f"this signature runs eagerly (not compiled: {self.error})")
 
 

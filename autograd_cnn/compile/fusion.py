@@ -53,6 +53,7 @@ class FusionGroup:
         return len(self.nodes) + len(self.reductions)
 
     def all_nodes(self):
+        """Members then reductions."""
         return self.nodes + self.reductions
 
     def _use(self, v):
@@ -63,12 +64,14 @@ class FusionGroup:
         self.inputs.append(v)
 
     def add(self, node):
+        """Make ``node`` a member (its output becomes a kernel-local value)."""
         for v in node.inputs:
             self._use(v)
         self.nodes.append(node)
         self.internal.add(id(node.outputs[0]))
 
     def add_reduction(self, node, keep):
+        """End the group with reduction ``node`` (accumulator shape ``keep``)."""
         self._use(node.inputs[0])
         self.reductions.append(node)
         self.keep_shapes.append(tuple(keep))

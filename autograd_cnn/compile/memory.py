@@ -69,6 +69,7 @@ class Lifetimes:
             cur[0], cur[1] = min(cur[0], lo), max(cur[1], hi)
 
     def root(self, k: int) -> int:
+        """The alias class of value id ``k`` (union-find with path halving)."""
         while self.parent[k] != k:
             self.parent[k] = self.parent[self.parent[k]]
             k = self.parent[k]
@@ -80,6 +81,7 @@ class Lifetimes:
             self.parent[ra] = rb
 
     def span(self, v) -> tuple[int, int]:
+        """First and last step (inclusive) of ``v``'s alias class."""
         lo, hi = self.range[self.root(id(v))]
         return lo, hi
 
@@ -132,6 +134,7 @@ class MemoryPlan:
         self.buffers = forward.buffer_count + (backward.buffer_count if backward else 0)
 
     def as_dict(self) -> dict:
+        """The figures as ``{name: bytes}`` (``buffers``: a count)."""
         return {k: getattr(self, k) for k in ("forward_arena", "backward_arena",
                                               "forward_peak", "backward_peak", "saved",
                                               "unplanned", "peak", "buffers")}

@@ -65,6 +65,7 @@ class Split:
         self.saved = saved
 
     def consts(self, nodes, extra=()):
+        """Constants read by ``nodes`` (or among ``extra``), once each."""
         seen, out = set(), []
         for v in [v for n in nodes for v in n.inputs] + list(extra):
             if v.kind == "const" and id(v) not in seen:
@@ -73,6 +74,7 @@ class Split:
         return out
 
     def forward_graph(self) -> Graph:
+        """The forward part as a Graph (the user's inputs, the parameters)."""
         g = self.graph
         seeds = {id(v) for v in self.seeds}
         inputs = [v for v in g.inputs if id(v) not in seeds]
@@ -81,5 +83,6 @@ class Split:
                      name=f"{g.name}_forward")
 
     def backward_graph(self) -> Graph:
+        """The backward part as a Graph: saved values and seeds in, gradients out."""
         return Graph(self.saved + self.seeds, [], self.consts(self.backward, self.grads),
                      self.backward, self.grads, name=f"{self.graph.name}_backward")

@@ -311,9 +311,11 @@ class Program:
 
     # -- inspection ---------------------------------------------------------------------
     def groups(self):
+        """The fused groups, in schedule order."""
         return [it for it in self.items if isinstance(it, FusionGroup)]
 
     def kernel_sources(self):
+        """The generated source of each fused group's kernel."""
         return [codegen.generate(g) for g in self.groups()]
 
     def __str__(self):
