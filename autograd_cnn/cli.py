@@ -34,6 +34,31 @@ def _run(func, args) -> int:
         return 2
 
 
+#: Output arguments: (attribute, option, whether the value is a folder rather than a file).
+_OUTPUTS = (("out", "--out", True), ("output", "--output", False),
+            ("checkpoint", "--checkpoint", False))
+
+
+def _prepare_output_dirs(args) -> None:
+    """Create missing output folders before the command runs, saying so on stderr (a
+    folder appearing unannounced is a surprise; failing after an hour of training because
+    a checkpoint folder is missing is worse). A path whose folder part is an existing
+    file is one line of error."""
+    import os
+
+    for attr, option, is_dir in _OUTPUTS:
+        path = getattr(args, attr, None)
+        if not isinstance(path, str) or not path:
+            continue
+        folder = path if is_dir else os.path.dirname(path)
+        if not folder or os.path.isdir(folder):
+            continue
+        if os.path.exists(folder):
+            raise NotADirectoryError(f"{option} {path}: {folder!r} exists and is not a folder")
+        os.makedirs(folder)
+        print(f"autograd-cnn: created folder {folder!r} for {option}", file=sys.stderr)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="autograd-cnn", description="autograd_cnn command line")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
@@ -43,6 +68,9 @@ def build_parser() -> argparse.ArgumentParser:
     from .viz import add_graph_command
 
     add_graph_command(sub)  # ``autograd-cnn graph`` (viz.py)
+    from .onnx.cli import add_onnx_commands
+
+    add_onnx_commands(sub)  # ``autograd-cnn onnx export``; ``--onnx`` on graph/summary
     return parser
 
 
@@ -52,7 +80,7 @@ def main(argv=None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
-    return _run(args.func, args)
+    return _run(lambda a: _prepare_output_dirs(a) or a.func(a), args)
 
 
 if __name__ == "__main__":

@@ -1,24 +1,30 @@
-"""The demo: train a LeNet-style CNN on the embedded 8x8 digits and write what happened.
+"""The demo: train a LeNet-style CNN on the embedded 8x8 digits and show what happened.
 
 ``autograd-cnn demo`` runs :func:`run_demo`: it prints the model's summary table, trains
-with progress, and writes into an output folder (``./demo_output`` by default):
+with progress (a tqdm bar per epoch on a terminal), and writes into an output folder
+(``./demo_output`` by default), all from the library's own API:
 
-- ``curves.png``: loss and accuracy per epoch (train and validation);
-- ``filters.png``: the learned first-layer filters (blue negative, red positive);
-- ``samples.png``: test digits with their predicted labels;
-- ``forward_graph.svg`` / ``backward_graph.svg``: the computation graph of one batch and
-  the graph of its gradient computation (when Graphviz's ``dot`` is installed);
+- ``report.html``: one self-contained page with everything below inline (open it with
+  ``autograd-cnn demo --open``); ``report.md``: the same account for a terminal;
+- figures, each as PNG and SVG (:mod:`autograd_cnn.plotting`, matplotlib):
+  ``curves``: loss and accuracy per epoch, best epoch marked; ``filters``: the learned
+  first-layer filters on one diverging colour scale; ``confusion``: the test confusion
+  matrix; ``samples``: test digits with true and predicted labels, mistakes framed red;
+  ``saliency``: the gradient of the predicted class with respect to the input image
+  (:func:`autograd_cnn.attribution.saliency`) beside each image;
+- ``forward_graph`` / ``backward_graph``: the computation graph of one batch's loss and
+  the graph of its gradient computation: ``.dot`` always, ``.svg`` and ``.png`` when
+  Graphviz's ``dot`` is installed;
 - ``checkpoint.npz``: the best weights (by validation loss), loadable with
   ``autograd_cnn.load`` and ``model.load_state_dict``;
-- ``metrics.json`` and ``report.md``: what was done and what came out.
+- ``metrics.json``: every number.
 
-The network (about 22 k parameters) for 1x8x8 inputs::
+The network (13,706 parameters) for 1x8x8 inputs::
 
     conv 3x3, 16 ch, pad 1 -> ReLU -> max-pool 2   (16 x 4 x 4)
     conv 3x3, 32 ch, pad 1 -> ReLU -> max-pool 2   (32 x 2 x 2)
     flatten -> linear 128 -> 64 -> ReLU -> linear 64 -> 10
 """
-
 from __future__ import annotations
 
 import json
@@ -105,30 +111,6 @@ def _loss():
     return F.cross_entropy
 
 
-def _write_graphs(model, x_batch, y_batch, out_dir: str, log: Callable) -> dict:
-    """Forward and backward graph SVGs of one small batch, when viz and dot are there."""
-    files = {}
-    try:
-        from . import viz
-    except ImportError as e:  # the renderer is optional for the demo
-        log(f"graphs: skipped (autograd_cnn.viz not available: {e})")
-        return files
-    if not viz.dot_available():
-        log("graphs: skipped (Graphviz 'dot' not found; install graphviz to get SVGs)")
-        return files
-    params = dict(model.named_parameters())
-    loss = _loss()(model(x_batch), y_batch)
-    for kind, backward in (("forward", False), ("backward", True)):
-        path = os.path.join(out_dir, f"{kind}_graph.svg")
-        try:
-            viz.render(loss, path, backward=backward, params=params,
-                       title=f"LeNet-digits {kind} graph (batch of {x_batch.shape[0]})")
-            files[kind + "_graph"] = path
-        except Exception as e:  # noqa: BLE001 - a drawing failure must not lose the run
-            log(f"graphs: {kind} graph not written ({type(e).__name__}: {e})")
-    return files
-
-
 def run_demo(out_dir: str = "demo_output", *, epochs: int = 20, batch_size: int = 32,
              lr: float = 3e-3, seed: int = DEMO_SEED, fast: bool = False,
              graphs: bool = True, threads: int | None = 1, width: int = 16,
@@ -149,7 +131,12 @@ def run_demo(out_dir: str = "demo_output", *, epochs: int = 20, batch_size: int 
     augment : bool
         Shift training images by up to one pixel at random (seeded).
     graphs : bool
-        Draw the forward/backward graphs (needs Graphviz).
+        Draw the forward/backward graphs: DOT sources always, SVG/PNG pictures when
+        Graphviz's ``dot`` is installed.
+    progress : bool, optional
+        tqdm bar per epoch; default: when stderr is a terminal.
+    log : callable
+        Receives the progress lines (default ``print``).
     threads : int or None
         Numba threads for the run (restored afterwards); None leaves the setting alone.
         Default 1: on 8x8 images each kernel call has microseconds of work, and fanning
@@ -193,7 +180,7 @@ def _set_threads(n):
 
 def _run(ac, out_dir, epochs, batch_size, lr, seed, fast, graphs, progress, log, t_start,
          width, augment):
-    from . import optim, plotting
+    from . import optim
     from .data import DataLoader, Digits, Normalize, TensorDataset, train_test_split
     from .train import evaluate, fit, load_state
 
@@ -235,24 +222,16 @@ def _run(ac, out_dir, epochs, batch_size, lr, seed, fast, graphs, progress, log,
         f"{test_ev['loss']:.4f} (best validation epoch {hist.best_epoch}); training took "
         f"{train_time:.1f}s")
 
+    from .demo_figures import write_figures, write_graphs
+    from .demo_report import html_report, markdown_report
+
     files = {"checkpoint": ckpt}
-    files["curves"] = plotting.plot_curves(hist, os.path.join(out_dir, "curves.png"),
-                                           title="LeNet digits")
-    first_conv = next(m for m in model.modules() if type(m).__name__ == "Conv2d")
-    files["filters"] = os.path.join(out_dir, "filters.png")
-    plotting.filters_image(first_conv.weight, files["filters"])
-    xs, ys = next(iter(DataLoader(TensorDataset(*test.arrays), 32)))
-    with ac.no_grad():
-        model.eval()
-        pred = model(ac.tensor(norm(xs.numpy()))).numpy().argmax(axis=1)
-    labels = [f"{p}" if p == t else f"{p}x{t}" for p, t in zip(pred, ys.numpy(), strict=True)]
-    plotting.image_grid(xs.numpy(), os.path.join(out_dir, "samples.png"), scale=6,
-                        ncols=8, labels=labels)
-    files["samples"] = os.path.join(out_dir, "samples.png")
+    x_test, y_test = test.arrays
+    figs, results = write_figures(model, hist, x_test, y_test, norm, out_dir)
+    files.update(figs)
     if graphs:
-        model.train()
         xb, yb = next(iter(DataLoader(TensorDataset(x_tr[:4], y_tr[:4], transform=norm), 4)))
-        files.update(_write_graphs(model, xb, yb, out_dir, log))
+        files.update(write_graphs(model, xb, yb, _loss(), out_dir, log))
 
     # The checkpoint must load back into a fresh model and give the same test accuracy.
     check = lenet_digits(width=width)
@@ -264,76 +243,26 @@ def _run(ac, out_dir, epochs, batch_size, lr, seed, fast, graphs, progress, log,
         "reloaded_checkpoint_accuracy": reloaded, "best_epoch": hist.best_epoch,
         "best_val_loss": hist.best_value, "epochs_run": len(hist),
         "steps": hist[-1]["steps"], "params": n_params, "train_seconds": train_time,
-        "total_seconds": time.perf_counter() - t_start, "fast": fast, "seed": seed,
-        "batch_size": batch_size, "lr": lr, "optimizer": "Adam",
-        "numba_threads": _numba_threads(),
+        "fast": fast, "seed": seed, "batch_size": batch_size, "lr": lr, "optimizer": "Adam",
+        "train_n": int(len(y_tr)), "val_n": int(len(y_val)), "test_n": int(len(y_test)),
+        "numba_threads": _numba_threads(), **results,
         "history": list(hist), "files": files,
         "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, Python "
                    f"{platform.python_version()}, NumPy {np.__version__}",
     }
-    with open(os.path.join(out_dir, "metrics.json"), "w") as f:
-        json.dump(metrics, f, indent=2, default=float)
     files["metrics"] = os.path.join(out_dir, "metrics.json")
     files["report"] = os.path.join(out_dir, "report.md")
-    with open(files["report"], "w") as f:
-        f.write(_report(metrics, summary_text(model, (1, 1, 8, 8))))
-    metrics["files"] = files
-    log(f"wrote {len(files)} files to {out_dir}/: "
-        + ", ".join(sorted(os.path.basename(p) for p in files.values())))
+    files["report_html"] = os.path.join(out_dir, "report.html")
+    metrics["total_seconds"] = time.perf_counter() - t_start
+    with open(files["metrics"], "w") as f:
+        json.dump(metrics, f, indent=2, default=float)
+    with open(files["report"], "w", encoding="utf-8") as f:
+        f.write(markdown_report(metrics, summary_text(model, (1, 1, 8, 8))))
+    with open(files["report_html"], "w", encoding="utf-8") as f:
+        f.write(html_report(metrics, ac.summary(model, (1, 1, 8, 8))))
+    log(f"wrote {len(files)} files to {out_dir}/; open {files['report_html']} in a browser "
+        "(or run: autograd-cnn demo --open)")
     return metrics
-
-
-def _report(m: dict, summary: str) -> str:
-    acc = 100 * m["test_accuracy"]
-    target = "" if m["fast"] else (
-        f" (target 97%: {'met' if m['test_accuracy'] >= 0.97 else 'NOT met'})")
-    rows = "\n".join(
-        f"| {r['epoch']} | {r['train_loss']:.4f} | {100 * r['train_acc']:.2f}% | "
-        f"{r['val_loss']:.4f} | {100 * r['val_acc']:.2f}% | {r['time_s']:.1f} |"
-        for r in m["history"])
-    graphs = ("- `forward_graph.svg`, `backward_graph.svg`: the computation graph of a "
-              "4-image batch's loss and the graph of its gradient computation\n"
-              if "forward_graph" in m["files"] else
-              "- graphs: not drawn (Graphviz or autograd_cnn.viz unavailable)\n")
-    return f"""# autograd_cnn demo report
-
-{"**Fast mode** (a few steps, for CI): the accuracy below is not meaningful." if m["fast"]
- else ""}
-
-## What was done
-- Data: the 8x8 handwritten digits embedded in the library (UCI optdigits as shipped by
-  scikit-learn, 1,797 images). A fixed stratified split (seed {m["seed"]}): 25% test;
-  10% of the rest for validation; images standardized with the training mean and std.
-- Model: a LeNet-style CNN built from `autograd_cnn.nn` (`Conv2d`, `ReLU`, `MaxPool2d`,
-  `Flatten`, `Linear`), {m["params"]:,} parameters.
-- Training: {m["optimizer"]} (lr {m["lr"]}, cosine-annealed to 1/100 of it), cross-entropy,
-  batch {m["batch_size"]}, {m["epochs_run"]} epoch(s), {m["steps"]} steps, in
-  {m["train_seconds"]:.1f} s; the weights of the epoch with the lowest validation loss
-  ({m["best_epoch"]}) were kept.
-
-## Result
-- **Test accuracy: {acc:.2f}%**{target} on the held-out test images, loss
-  {m["test_loss"]:.4f}.
-- The checkpoint reloaded into a fresh model gives {100 * m["reloaded_checkpoint_accuracy"]:.2f}%.
-- Total wall time {m["total_seconds"]:.1f} s on {m["machine"]} ({m["numba_threads"]} Numba
-  thread(s)).
-
-| epoch | train loss | train acc | val loss | val acc | seconds |
-|---|---|---|---|---|---|
-{rows}
-
-## Model
-```
-{summary}
-```
-
-## Files
-- `curves.png`: loss and accuracy per epoch
-- `filters.png`: the first convolution's 3x3 filters (blue < 0 < red)
-- `samples.png`: 32 test digits with predictions (`pxt` = predicted p, true t)
-{graphs}- `checkpoint.npz`: best weights (`model.load_state_dict(autograd_cnn.load(path))`)
-- `metrics.json`: all numbers above, machine readable
-"""
 
 
 # ---- command line: ``autograd-cnn demo | train | summary`` ----------------------------------
@@ -362,6 +291,24 @@ def _positive(kind, what):  # argparse prefixes the message with "argument <what
     return parse
 
 
+def _seed(text):
+    """argparse type of ``--seed``: an int in [0, 2**64) (NumPy seeds are non-negative;
+    PyTorch accepts seeds below 2**64)."""
+    import argparse
+
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an int >= 0, got {text!r}") from None
+    if not 0 <= v < 2**64:
+        raise argparse.ArgumentTypeError(f"expected an int in [0, 2**64), got {text!r}")
+    return v
+
+
+#: Largest size of one dimension accepted by ``--input`` (PyTorch's int32 index limit).
+MAX_DIM = 2**31 - 1
+
+
 def parse_shape(text: str) -> tuple:
     """``"3,224,224"`` -> ``(3, 224, 224)``; a CLIError names what was wrong."""
     parts = [p for p in str(text).replace("x", ",").split(",") if p.strip()]
@@ -373,6 +320,8 @@ def parse_shape(text: str) -> tuple:
     if not shape or any(s < 1 for s in shape):
         raise CLIError(f"--input: expected comma-separated positive ints like 3,224,224, "
                        f"got {text!r}")
+    if any(s > MAX_DIM for s in shape):
+        raise CLIError(f"--input: each size must be at most {MAX_DIM}, got {text!r}")
     return shape
 
 
@@ -392,20 +341,46 @@ def _zoo(name: str, in_channels: int, size: int, num_classes: int):
         builders = {n.lower().replace("_", "-"): getattr(models, n) for n in dir(models)
                     if not n.startswith("_") and callable(getattr(models, n))}
         fn = builders.get(key) or builders.get(key.replace("-", ""))
+        given = {"num_classes": num_classes, "in_channels": in_channels, "input_size": size}
+        known = sorted(n for n, f in builders.items() if n[:1].islower() and _buildable(f))
         if fn is not None:
-            for kwargs in ({"num_classes": num_classes, "in_channels": in_channels,
-                            "input_size": size},
-                           {"num_classes": num_classes, "in_channels": in_channels},
-                           {"num_classes": num_classes}, {}):
-                try:
-                    return fn(**kwargs)
-                except TypeError:
-                    continue
-        known = sorted(n for n in builders if n[:1].islower())
+            if not _buildable(fn):
+                raise CLIError(
+                    f"--model {name}: is a building block of autograd_cnn.models, not a "
+                    "whole model the CLI can build (it needs "
+                    f"{', '.join(_required(fn))}); expected one of "
+                    + ", ".join(["lenet-small"] + known))
+            params = _params(fn)
+            return fn(**{k: v for k, v in given.items() if k in params})
     else:
         known = []
     raise CLIError(f"--model: unknown model {name!r}; expected one of "
                    + ", ".join(["lenet-small"] + known))
+
+
+_CLI_ARGS = ("num_classes", "in_channels", "input_size")
+
+
+def _params(fn) -> dict:
+    import inspect
+
+    try:
+        return dict(inspect.signature(fn).parameters)
+    except (TypeError, ValueError):
+        return {}
+
+
+def _required(fn) -> list:
+    import inspect
+
+    return [n for n, p in _params(fn).items()
+            if p.default is inspect.Parameter.empty
+            and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) and n not in _CLI_ARGS]
+
+
+def _buildable(fn) -> bool:
+    """A model the CLI can build: every required argument is one it supplies."""
+    return not _required(fn)
 
 
 def lenet_small(size: int = 8, num_classes: int = 10, width: int = 16):
@@ -429,7 +404,38 @@ def _cmd_demo(args) -> int:
                  threads=args.threads)
     if not args.fast and m["test_accuracy"] < 0.97:
         print(f"note: test accuracy {100 * m['test_accuracy']:.2f}% is below the 97% target")
+    if args.open:
+        open_report(m["files"]["report_html"])
     return 0
+
+
+def open_report(path, log: Callable = print) -> bool:
+    """Open an HTML file in the default web browser, where there is one.
+
+    Uses :mod:`webbrowser`; when no browser is available (a server, a container) it says
+    so in one line and returns False instead of raising.
+
+    Parameters
+    ----------
+    path : str or PathLike
+        The page, e.g. ``demo_output/report.html``.
+
+    Returns
+    -------
+    bool
+        Whether a browser was started.
+    """
+    import webbrowser
+    from pathlib import Path
+
+    p = Path(path).resolve()
+    try:
+        opened = bool(webbrowser.open(p.as_uri()))
+    except webbrowser.Error:
+        opened = False
+    log(f"opened {p} in the web browser" if opened else
+        f"no web browser found to open the report; open {p} by hand")
+    return opened
 
 
 def _cmd_train(args) -> int:
@@ -505,17 +511,21 @@ def add_commands(sub) -> None:
         "demo", help="train a CNN on the embedded digits and write pictures and a report",
         description="Train a LeNet-style CNN on the 8x8 digits embedded in the library "
         "(seconds on 2 cores, about 98% test accuracy), print its summary and "
-        "write curves, filters, graphs, a checkpoint and a report into --out.",
+        "write figures (curves, filters, confusion matrix, predictions, saliency maps), "
+        "the forward and backward graphs, a checkpoint and report.html into --out.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("--out", default="demo_output", help="output folder")
     p.add_argument("--epochs", type=_positive(int, "--epochs"), default=20)
     p.add_argument("--batch-size", type=_positive(int, "--batch-size"), default=32)
     p.add_argument("--lr", type=_positive(float, "--lr"), default=3e-3)
-    p.add_argument("--seed", type=int, default=DEMO_SEED)
+    p.add_argument("--seed", type=_seed, default=DEMO_SEED)
     p.add_argument("--fast", action="store_true", help="a few steps only (CI smoke test)")
-    p.add_argument("--no-graphs", action="store_true", help="skip the graph SVGs")
+    p.add_argument("--no-graphs", action="store_true",
+                   help="skip the forward/backward graphs (DOT, SVG, PNG)")
     p.add_argument("--threads", type=_positive(int, "--threads"), default=1,
                    help="Numba threads (1 is fastest for 8x8 images, see run_demo)")
+    p.add_argument("--open", action="store_true",
+                   help="open report.html in the default web browser afterwards")
     p.add_argument("--expression", action="store_true",
                    help="instead: differentiate a small expression and check it numerically")
     p.set_defaults(func=_cmd_demo)
@@ -534,7 +544,7 @@ def add_commands(sub) -> None:
     p.add_argument("--lr", type=_positive(float, "--lr"), default=1e-3)
     p.add_argument("--optimizer", default="adam", choices=["sgd", "adam"])
     p.add_argument("--momentum", type=float, default=0.9, help="for sgd")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=_seed, default=0)
     p.add_argument("--val-fraction", type=_positive(float, "--val-fraction"), default=0.1)
     p.add_argument("--limit", type=_positive(int, "--limit"), default=None,
                    help="use only the first N training images")

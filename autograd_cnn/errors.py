@@ -190,6 +190,19 @@ class InterpolateError(InvalidArgumentError):
     """interpolate(): unknown mode, or size and scale_factor both given or both missing."""
 
 
+# ---- PyTorch compatibility (devices, mixed precision) --------------------------------
+
+
+class DeviceUnavailableError(AutogradCNNError, RuntimeError):
+    """A tensor or module was asked to live on a device other than the CPU (CUDA, MPS...):
+    autograd_cnn computes on the CPU only."""
+
+
+class OptionalDependencyError(AutogradCNNError, ImportError):
+    """A feature needs a package that is not installed (Pillow or matplotlib for
+    ``save_image``); the message says which."""
+
+
 # ---- compile ---------------------------------------------------------------------------
 
 

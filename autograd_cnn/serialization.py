@@ -28,6 +28,7 @@ import numpy as np
 
 from .errors import (
     ArgumentTypeError,
+    AutogradCNNError,
     CheckpointError,
     DataFileNotFoundError,
     InvalidArgumentError,
@@ -95,10 +96,7 @@ def save(obj, path) -> None:
     """
     arrays: dict = {}
     root = _encode(obj, arrays, "obj")
-    manifest = json.dumps({"format": FORMAT, "version": VERSION, "root": root})
-    arrays[_MANIFEST] = np.frombuffer(manifest.encode("utf-8"), dtype=np.uint8)
-    with open(os.fspath(path), "wb") as f:
-        np.savez(f, **arrays)
+    write_archive(path, {"format": FORMAT, "version": VERSION, "root": root}, arrays)
 
 
 def _bad(path, what) -> CheckpointError:
@@ -151,9 +149,27 @@ def _decode(node, data, path, depth=0):
     raise _bad(path, f"unknown manifest entry type {t!r}")
 
 
-def load(path):
+def _check_map_location(map_location):
+    from .device import check_device
+
+    if map_location is None or callable(map_location):
+        return
+    if isinstance(map_location, dict):
+        for v in map_location.values():
+            check_device(v, "map_location")
+        return
+    check_device(map_location, "map_location")
+
+
+def load(path, map_location=None, weights_only=None, **kwargs):
     """Read a checkpoint written by :func:`save`; returns the same nesting with Tensors
     (dicts come back as ``OrderedDict``).
+
+    ``map_location`` (PyTorch's) may be ``None``, ``"cpu"``, ``device("cpu")``, a dict
+    or a callable: everything loads onto the CPU; naming another device (``"cuda"``)
+    raises :class:`~autograd_cnn.errors.DeviceUnavailableError`. ``weights_only`` is
+    accepted: checkpoints never contain pickled code here, so loading is always
+    weights-only.
 
     Raises
     ------
@@ -162,67 +178,90 @@ def load(path):
     CheckpointError
         The file is not a well-formed checkpoint (corrupt, truncated, hostile, not ours).
     """
+    _check_map_location(map_location)
+    if kwargs:
+        raise ArgumentTypeError(f"load(): unexpected keyword arguments {sorted(kwargs)}")
     p = os.fspath(path)
     if not os.path.exists(p):
         raise DataFileNotFoundError(f"load(): no checkpoint file at {p!r}")
+    manifest, data = read_archive(p, FORMAT, VERSION, _bad, "autograd_cnn.save")
+    try:
+        return _decode(manifest.get("root"), data, p)
+    except CheckpointError:
+        raise
+    except (TypeError, AttributeError, IndexError, KeyError, ValueError) as e:
+        raise _bad(p, f"{type(e).__name__}: {e}") from None
+
+
+def read_archive(p: str, fmt: str, version: int, bad, writer: str):
+    """Safely read an ``.npz`` archive with a JSON manifest member: every member's header
+    is checked before anything is decompressed, pickles are refused, sizes are bounded.
+    Returns ``(manifest dict, {member: ndarray})``; problems raise ``bad(p, what)``."""
     if not zipfile.is_zipfile(p):
-        raise _bad(p, "not an .npz (zip) archive")
+        raise bad(p, "not an .npz (zip) archive")
     try:
         with zipfile.ZipFile(p) as zf:
             infos = zf.infolist()
             total = sum(i.file_size for i in infos)
             if total > MAX_BYTES:
-                raise _bad(p, f"members would expand to {total} bytes (> {MAX_BYTES})")
+                raise bad(p, f"members would expand to {total} bytes (> {MAX_BYTES})")
             # read every member's .npy header before anything is decompressed or
             # materialized: a header may declare a shape far larger than its data
             for info in infos:
-                _check_member(zf, info, p)
-            bad = zf.testzip()
-        if bad is not None:
-            raise _bad(p, f"member {bad!r} is corrupt (CRC mismatch)")
+                _check_member(zf, info, p, bad)
+            broken = zf.testzip()
+        if broken is not None:
+            raise bad(p, f"member {broken!r} is corrupt (CRC mismatch)")
         with np.load(p, allow_pickle=False) as npz:
             names = set(npz.files)
             if _MANIFEST not in names:
-                raise _bad(p, "no manifest member (not written by autograd_cnn.save)")
+                raise bad(p, f"no manifest member (not written by {writer})")
             raw = npz[_MANIFEST]
             if raw.dtype != np.uint8 or raw.ndim != 1:
-                raise _bad(p, "manifest member has the wrong type")
+                raise bad(p, "manifest member has the wrong type")
             try:
                 manifest = json.loads(raw.tobytes().decode("utf-8"))
             except (UnicodeDecodeError, json.JSONDecodeError) as e:
-                raise _bad(p, f"manifest is not valid JSON ({e})") from None
+                raise bad(p, f"manifest is not valid JSON ({e})") from None
             except RecursionError:
-                raise _bad(p, "manifest nesting too deep to parse") from None
-            if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
-                raise _bad(p, "manifest does not identify an autograd_cnn checkpoint")
-            if manifest.get("version") != VERSION:
-                raise _bad(p, f"unsupported checkpoint version {manifest.get('version')!r}")
+                raise bad(p, "manifest nesting too deep to parse") from None
+            if not isinstance(manifest, dict) or manifest.get("format") != fmt:
+                raise bad(p, f"manifest does not identify a file of format {fmt!r}")
+            if manifest.get("version") != version:
+                raise bad(p, f"unsupported version {manifest.get('version')!r}")
             data = {}
             for name in names - {_MANIFEST}:
                 arr = npz[name]
                 if arr.dtype.kind not in "biuf":
-                    raise _bad(p, f"member {name!r} has non-numeric dtype {arr.dtype}")
+                    raise bad(p, f"member {name!r} has non-numeric dtype {arr.dtype}")
                 data[name] = arr
-            return _decode(manifest.get("root"), data, p)
-    except CheckpointError:
+            return manifest, data
+    except AutogradCNNError:
         raise
     except ValueError as e:
         # numpy raises ValueError for object arrays (pickles) and malformed headers
-        raise _bad(p, f"{e}") from None
+        raise bad(p, f"{e}") from None
     except (OSError, EOFError, KeyError, zipfile.BadZipFile, RuntimeError) as e:
-        raise _bad(p, f"{type(e).__name__}: {e}") from None
+        raise bad(p, f"{type(e).__name__}: {e}") from None
     except (TypeError, AttributeError, IndexError) as e:
-        # last resort: whatever else a hostile archive trips is still "not a checkpoint"
-        raise _bad(p, f"{type(e).__name__}: {e}") from None
+        # last resort: whatever else a hostile archive trips is still "not ours"
+        raise bad(p, f"{type(e).__name__}: {e}") from None
 
 
-def _check_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, p) -> None:
+def write_archive(path, manifest: dict, arrays: dict) -> None:
+    """Write ``arrays`` and the JSON ``manifest`` as one uncompressed ``.npz``."""
+    blob = np.frombuffer(json.dumps(manifest).encode("utf-8"), dtype=np.uint8)
+    with open(os.fspath(path), "wb") as f:
+        np.savez(f, **{_MANIFEST: blob}, **arrays)
+
+
+def _check_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, p, bad) -> None:
     """Refuse a member that is not a plain numeric ``.npy`` whose header-declared size
     fits both the member's stored (uncompressed) size and :data:`MAX_BYTES`. Reads only
     the header."""
     name = info.filename
     if info.is_dir():
-        raise _bad(p, f"unexpected directory member {name!r}")
+        raise bad(p, f"unexpected directory member {name!r}")
     try:
         with zf.open(info) as f:
             version = np.lib.format.read_magic(f)
@@ -231,28 +270,28 @@ def _check_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, p) -> None:
             elif version == (2, 0):
                 shape, fortran, dtype = np.lib.format.read_array_header_2_0(f)
             else:
-                raise _bad(p, f"member {name!r}: unsupported .npy version {version}")
+                raise bad(p, f"member {name!r}: unsupported .npy version {version}")
             header_len = f.tell()
     except CheckpointError:
         raise
     except (ValueError, TypeError, SyntaxError, RecursionError, MemoryError, EOFError,
             OSError, zipfile.BadZipFile, RuntimeError) as e:
-        raise _bad(p, f"member {name!r} is not a valid .npy array ({type(e).__name__}: "
+        raise bad(p, f"member {name!r} is not a valid .npy array ({type(e).__name__}: "
                       f"{str(e)[:120]})") from None
     if dtype.hasobject:
-        raise _bad(p, f"member {name!r} holds Python objects (a pickle; load() never "
+        raise bad(p, f"member {name!r} holds Python objects (a pickle; load() never "
                       "passes allow_pickle=True)")
     if dtype.kind not in "biuf":
-        raise _bad(p, f"member {name!r} has non-numeric dtype {dtype}")
+        raise bad(p, f"member {name!r} has non-numeric dtype {dtype}")
     if not isinstance(shape, tuple) or any(
         isinstance(d, bool) or not isinstance(d, int) or d < 0 for d in shape
     ):
-        raise _bad(p, f"member {name!r} declares an invalid shape {shape!r}"[:200])
+        raise bad(p, f"member {name!r} declares an invalid shape {shape!r}"[:200])
     nbytes = math.prod(shape) * dtype.itemsize
     if nbytes > MAX_BYTES:
-        raise _bad(p, f"member {name!r} declares shape {shape} of {dtype} "
+        raise bad(p, f"member {name!r} declares shape {shape} of {dtype} "
                       f"({nbytes} bytes > {MAX_BYTES})")
     stored = info.file_size - header_len
     if nbytes != stored:
-        raise _bad(p, f"member {name!r} declares shape {shape} of {dtype} ({nbytes} bytes) "
+        raise bad(p, f"member {name!r} declares shape {shape} of {dtype} ({nbytes} bytes) "
                       f"but holds {max(stored, 0)} bytes of data")

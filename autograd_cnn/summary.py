@@ -224,9 +224,9 @@ def _human(n: int) -> str:
 def _param_counts(m, recurse):
     total = train = weights = 0
     for p in m.parameters(recurse=recurse):
-        total += p.size
-        train += p.size if p.requires_grad else 0
-        weights += p.size if p.ndim >= 2 else 0
+        total += p.numel()
+        train += p.numel() if p.requires_grad else 0
+        weights += p.numel() if p.ndim >= 2 else 0
     return total, train, weights
 
 
@@ -346,7 +346,7 @@ def summary(model: nn.Module, input_shape, *, dtype="float32", depth: int | None
             m.__dict__["training"] = t
     # post-order (children first) is kept; the root row is last
     total, train, _ = _param_counts(model, recurse=True)
-    pbytes = sum(p.size * p.dtype.itemsize for p in model.parameters())
+    pbytes = sum(p.numel() * p.dtype.itemsize for p in model.parameters())
     in_shape = tuple(shapes[0]) if len(shapes) == 1 else [tuple(s) for s in shapes]
     return Summary(type(model).__name__, in_shape, _shape_of(out), rows, total, train, pbytes,
                    depth)
@@ -392,7 +392,7 @@ def count_parameters(model: nn.Module, trainable_only: bool = False) -> int:
     """
     if not isinstance(model, nn.Module):
         raise ArgumentTypeError(f"model: expected an nn.Module, got {type(model).__name__}")
-    return sum(p.size for p in model.parameters() if p.requires_grad or not trainable_only)
+    return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)
 
 
 def count_macs(model: nn.Module, input_shape) -> int:

@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
+from . import tensor as _tensor_module
 from .errors import (
     ArgumentTypeError,
     AutogradCNNError,
@@ -54,6 +55,16 @@ class _State(threading.local):
 
 
 STATE = _State()
+
+
+def _value_guard(t, what: str):
+    # tensor.py's conversions (bool, float, .numpy()...) ask the tracer of *this* thread
+    tracer = STATE.tracer
+    if tracer is not None:
+        tracer.guard(t, what)
+
+
+_tensor_module.VALUE_GUARD[0] = _value_guard
 
 
 def is_grad_enabled() -> bool:
@@ -98,10 +109,27 @@ class enable_grad(_GradMode):
 
 
 class set_grad_enabled(_GradMode):
-    """``with ac.set_grad_enabled(flag): ...``"""
+    """``ac.set_grad_enabled(flag)`` switches recording at once (as PyTorch); used as
+    ``with ac.set_grad_enabled(flag): ...`` the previous mode comes back on exit."""
 
     def __init__(self, mode: bool):
         self.enabled = bool(mode)
+        self._prev = STATE.grad_enabled
+        STATE.grad_enabled = self.enabled
+
+    def __enter__(self):
+        pass  # already switched by __init__; __exit__ restores the mode from before
+
+    def __call__(self, fn: Callable) -> Callable:
+        STATE.grad_enabled = self._prev  # used as a decorator: the call is not a switch
+        enabled = self.enabled
+
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            with set_grad_enabled(enabled):
+                return fn(*args, **kwargs)
+
+        return wrapper
 
 
 class scope:
@@ -140,6 +168,7 @@ class Node:
         "out",
         "aux",
         "saved_versions",
+        "out_version",
         "input_meta",
         "out_shape",
         "out_dtype",
@@ -159,6 +188,7 @@ class Node:
         self.out = result if prim.saves_output else None
         self.aux = aux
         self.saved_versions = tuple(t._version[0] for t in inputs)
+        self.out_version = result._version[0]
         self.input_meta = tuple((t.data.shape, t.data.dtype) for t in inputs)
         self.out_shape = result.data.shape
         self.out_dtype = result.data.dtype
@@ -312,6 +342,13 @@ def _check_saved(node: Node):
             f"Trying to backward through the graph a second time (at op {node.prim.name!r}): "
             "its saved tensors were freed after the first backward. Pass "
             "retain_graph=True to the first backward() if you need to differentiate twice."
+        )
+    out = node.out  # a saved output changed in place (y = x.exp(); y += 1) is stale too
+    if out is not None and out._version[0] != node.out_version:
+        raise SavedTensorModifiedError(
+            f"the output of op {node.prim.name!r} (shape {out.shape}), saved for its "
+            f"backward, was modified in place: expected version {node.out_version}, found "
+            f"version {out._version[0]}. Clone it before modifying it."
         )
     for i, (t, v) in enumerate(zip(node.inputs, node.saved_versions)):
         if t._version[0] != v:

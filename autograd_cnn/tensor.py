@@ -13,7 +13,8 @@ from .errors import ArgumentTypeError, DTypeError, GradientDTypeError, InplaceEr
 DEFAULT_DTYPE = np.dtype(np.float32)
 
 # Set by the tape: ``guard(tensor, what)`` raises a TraceError when ``tensor``'s value is
-# being traced (a Python ``if`` or ``float()`` on it cannot become part of a graph).
+# being traced in this thread (a Python ``if`` or ``float()`` on it cannot become part of
+# a graph).
 VALUE_GUARD = [None]
 
 
@@ -32,6 +33,21 @@ def to_dtype(dtype, name: str = "dtype") -> np.dtype:
         raise DTypeError(
             f"{name}: expected a NumPy dtype such as 'float32' or 'float64', got {dtype!r}"
         ) from None
+
+
+def get_default_dtype() -> np.dtype:
+    """The dtype Python floats and the creation functions use (float32 unless changed)."""
+    return DEFAULT_DTYPE
+
+
+def set_default_dtype(dtype) -> None:
+    """Make Python floats, creation functions and new layers' parameters use ``dtype``
+    (``float32`` or ``float64``), as ``torch.set_default_dtype``. Process-wide."""
+    global DEFAULT_DTYPE
+    d = to_dtype(dtype)
+    if d not in (np.float32, np.float64):
+        raise DTypeError(f"set_default_dtype(): dtype must be float32 or float64, got {d}")
+    DEFAULT_DTYPE = d
 
 
 def is_differentiable_dtype(dtype) -> bool:
@@ -62,6 +78,20 @@ def _to_array(data, dtype=None) -> np.ndarray:
     if dtype is not None:
         arr = arr.astype(to_dtype(dtype), copy=False)
     return arr
+
+
+class Size(tuple):
+    """A shape, as returned by :meth:`Tensor.size` (a tuple, like ``torch.Size``)."""
+
+    def numel(self) -> int:
+        """The product of the dimensions."""
+        n = 1
+        for d in self:
+            n *= d
+        return n
+
+    def __repr__(self) -> str:
+        return f"Size({list(self)})"
 
 
 class Tensor:
@@ -192,15 +222,41 @@ class Tensor:
     def dtype(self) -> np.dtype:
         return self.data.dtype
 
-    @property
-    def size(self) -> int:
-        return self.data.size
+    def size(self, dim: int | None = None):
+        """The shape, as PyTorch: ``x.size()`` is a :class:`Size` (a tuple), ``x.size(d)``
+        the length of dimension ``d``. (Not NumPy's element count: use :meth:`numel`.)"""
+        if dim is None:
+            return Size(self.data.shape)
+        if isinstance(dim, bool) or not isinstance(dim, (int, np.integer)):
+            raise ArgumentTypeError(f"size(): dim must be an int, got {dim!r}")
+        nd = self.data.ndim
+        if not -max(nd, 1) <= dim < max(nd, 1) or nd == 0:
+            from .errors import IndexOutOfRangeError
+
+            raise IndexOutOfRangeError(
+                f"size(): dim {dim} out of range for a tensor with {nd} dims"
+            )
+        return self.data.shape[dim]
 
     def dim(self) -> int:
         return self.data.ndim
 
+    ndimension = dim
+
     def numel(self) -> int:
+        """The number of elements (NumPy's ``.size``)."""
         return self.data.size
+
+    nelement = numel
+
+    @property
+    def device(self):
+        """Always ``device(type='cpu')``: tensors live on the CPU."""
+        from .device import CPU
+
+        return CPU
+
+    is_cuda = False
 
     def numpy(self) -> np.ndarray:
         """The underlying ndarray (shared, not copied)."""
@@ -254,6 +310,16 @@ class Tensor:
     def __int__(self):
         _guard(self, "int()")
         return int(self.item())
+
+    def __index__(self):
+        """A 0-d integer tensor can index a Python sequence (``classes[label]``). Only 0-d:
+        NumPy would take a shape-(1,) tensor for a scalar index and drop a dimension."""
+        if self.data.ndim != 0 or self.data.dtype.kind not in "iub":
+            raise ArgumentTypeError(
+                f"__index__: only 0-d integer tensors can be used as an index, got "
+                f"shape {self.shape} dtype {self.dtype}"
+            )
+        return int(self.data.item())
 
     __hash__ = object.__hash__
 

@@ -73,7 +73,8 @@ def build() -> str:
         lines += _module_section(title, module, names)
     lines += _module_section("Ops (`autograd_cnn.*`)", ac.ops, None)
     lines += _module_section("Functional (`autograd_cnn.functional`)", ac.functional, None)
-    for extra in ("signal", "nn", "optim", "models", "viz", "data", "train", "testing"):
+    for extra in ("signal", "nn", "optim", "models", "viz", "data", "train", "testing",
+                  "plotting", "attribution", "onnx"):
         mod = getattr(ac, extra, None)
         if mod is None:
             try:

@@ -148,10 +148,12 @@ def fig_convolution():
     H = signal.toeplitz(h, 6, mode="full").numpy()             # (8, 6)
     w = ac.tensor(np.arange(1.0, 10.0).reshape(1, 1, 3, 3) / 9.0)
     M = signal.conv_matrix(w, (1, 4, 4), padding=1)            # (16, 16)
-    plotting.image_grid(H[None], FIGURES / "toeplitz_1d.png", scale=24, cmap="gray",
-                        labels=["H_6^h, h=(1,2,3)"])
+    plotting.image_grid(H[None], FIGURES / "toeplitz_1d.png", scale=24, cmap="Blues",
+                        normalize="all", colorbar=True,
+                        labels=[r"$H_6^h$ for h = (1, 2, 3): 8 x 6"])
     plotting.image_grid(np.asarray(M)[None], FIGURES / "conv_matrix_2d.png", scale=16,
-                        cmap="gray", labels=["conv2d 3x3, 4x4, pad 1"])
+                        cmap="Blues", normalize="all", colorbar=True,
+                        labels=["conv2d 3x3 on 4x4, pad 1: 16 x 16"])
     print("wrote figures/toeplitz_1d.png, figures/conv_matrix_2d.png")
 
     x = ac.tensor(np.random.default_rng(0).standard_normal((1, 2, 6, 6)), requires_grad=True)
@@ -174,8 +176,31 @@ def fig_pooling():
                                        title="max_pool2d 2x2/2 and its VJP (a scatter)")
 
 
+
+
+
+def fig_graphs():
+    """docs/graphs.md: LeNet-5 traced, its forward and simplified backward side by side."""
+    import autograd_cnn.functional as F
+
+    model = ac.models.LeNet5()
+    spec = (ac.ShapeSpec((None, 1, 32, 32)), ac.ShapeSpec((None,), "int64"))
+
+    def loss(x, t):
+        return F.cross_entropy(model(x), t)
+
+    def grads(x, t):
+        return ac.gradients(loss(x, t), list(model.parameters()))
+
+    fwd = ac.trace(loss, *spec, params=model).simplify()
+    both = ac.trace(grads, *spec, params=model)
+    yield "graph_lenet5_simplify", viz.side_by_side(
+        [both, both.simplify()], ["traced forward + backward", "simplified"])
+    yield "graph_lenet5_forward", viz.draw(fwd, title="LeNet-5 forward and loss (traced)")
+
+
 ALL = [fig_autodiff, fig_convolution, fig_pooling, fig_expression, fig_lenet5, fig_residual,
-       fig_resnet_collapsed]
+       fig_resnet_collapsed, fig_graphs]
 
 
 def main(argv=None) -> int:

@@ -84,7 +84,8 @@ for (name, k), out in zip(KERNELS.items(), y, strict=True):
 
 panels = [photo] + [np.abs(o) if n.startswith(("sobel", "edge")) else o
                     for n, o in zip(KERNELS, y, strict=True)]
-grid = plotting.image_grid(np.stack(panels), os.path.join(OUT, "classic_filters.png"),
-                           scale=1 if photo.shape[0] > 100 else 2, ncols=4,
-                           labels=["input"] + list(KERNELS))
-print(f"wrote {os.path.join(OUT, 'classic_filters.png')} ({grid.shape[1]} x {grid.shape[0]})")
+fig = plotting.image_grid(np.stack(panels), os.path.join(OUT, "classic_filters.png"),
+                          scale=1 if photo.shape[0] > 100 else 2, ncols=4,
+                          labels=["input"] + list(KERNELS))
+w_px, h_px = (fig.get_size_inches() * fig.dpi).round().astype(int)
+print(f"wrote {os.path.join(OUT, 'classic_filters.png')} ({w_px} x {h_px})")

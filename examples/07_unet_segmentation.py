@@ -109,7 +109,9 @@ print(f"test IoU of the disk masks: {score:.3f} (predicting everything gives "
       f"{m_test.mean():.3f})")
 k = 6
 panels = np.concatenate([x_test[:k, 0], m_test[:k, 0], (logits[:k, 0] > 0).astype(float)])
-plotting.image_grid(panels, os.path.join(OUT, "unet_segmentation.png"), scale=6, ncols=k)
+plotting.image_grid(panels, os.path.join(OUT, "unet_segmentation.png"), scale=6, ncols=k,
+                    labels=[f"{row} {i}" for row in ("input", "target", "predicted")
+                            for i in range(k)])
 print(f"wrote {os.path.join(OUT, 'unet_segmentation.png')} (rows: input, target, prediction)")
 if not FAST:
     assert score > 0.6, score

@@ -4,6 +4,7 @@ as einsums, every algorithm equal to the NumPy reference, parallel == serial bit
 
 
 import importlib.util
+import os
 
 import numba
 import numpy as np
@@ -31,7 +32,10 @@ from autograd_cnn.testing.properties import (
 
 HAVE_SCIPY = importlib.util.find_spec("scipy") is not None
 
-N = min(settings().max_examples, 30)
+# ci/dev stay fast with at most 30 examples per property; the thorough profile runs its
+# full count (500), which is what it is for.
+_PROFILE = os.environ.get("HYPOTHESIS_PROFILE", "dev")
+N = settings().max_examples if _PROFILE == "thorough" else min(settings().max_examples, 30)
 
 
 def rnd(shape, seed=0, dtype=np.float64):

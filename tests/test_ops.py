@@ -43,7 +43,9 @@ def test_reductions_take_dim_or_axis_and_keepdim_or_keepdims():
     np.testing.assert_allclose(ac.sum(t, axis=(0, 2)).numpy(), x.sum((0, 2)))
     assert ac.mean(t, 1, keepdim=True).shape == (2, 1, 4)
     assert t.mean(axis=-1, keepdims=True).shape == (2, 3, 1)
-    np.testing.assert_allclose(t.max(dim=2).numpy(), x.max(2))
+    np.testing.assert_allclose(t.amax(dim=2).numpy(), x.max(2))
+    np.testing.assert_allclose(t.max(dim=2).values.numpy(), x.max(2))  # torch: (values, indices)
+    np.testing.assert_array_equal(t.max(dim=2).indices.numpy(), x.argmax(2))
     np.testing.assert_allclose(t.min(axis=0).numpy(), x.min(0))
     with pytest.raises(errors.InvalidArgumentError, match="dim or axis"):
         ac.sum(t, dim=0, axis=0)
@@ -65,7 +67,7 @@ def test_max_ties_share_the_gradient_equally():
     x.max().backward()
     np.testing.assert_allclose(x.grad.numpy(), [0, 1 / 3, 1 / 3, 1 / 3, 0])
     y = t64([[2.0, 2.0], [1.0, 5.0]])
-    y.min(dim=1).sum().backward()
+    y.amin(dim=1).sum().backward()
     np.testing.assert_allclose(y.grad.numpy(), [[0.5, 0.5], [1.0, 0.0]])
 
 

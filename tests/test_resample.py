@@ -70,7 +70,17 @@ def test_pixel_shuffle_matches_torch_and_round_trips():
 
 
 @pytest.mark.parametrize("call, err", [
-    (lambda: F.interpolate(ac.ones(1, 1, 4, 4), size=2, mode="bicubic"),
+    (lambda: F.interpolate(ac.ones(1, 1, 4, 4), size=2, mode="lanczos"),
+     errors.InterpolateError),
+    (lambda: F.interpolate(ac.ones(1, 1, 4), size=2, mode="bicubic"),
+     errors.InterpolateError),
+    (lambda: F.interpolate(ac.ones(1, 1, 4, 4), size=2, antialias=True),
+     errors.InterpolateError),
+    (lambda: F.interpolate(ac.ones(1, 1, 4, 4), size=2, recompute_scale_factor=True),
+     errors.InterpolateError),
+    (lambda: F.interpolate(ac.ones(1, 1, 4), scale_factor=float("inf")),
+     errors.InterpolateError),
+    (lambda: F.interpolate(ac.ones(1, 1, 4), size=2, mode="area", align_corners=False),
      errors.InterpolateError),
     (lambda: F.interpolate(ac.ones(1, 1, 4, 4), size=2, scale_factor=2),
      errors.InterpolateError),

@@ -24,7 +24,8 @@ def test_tensor_copies_numpy_data():
 
 def test_attributes():
     t = ac.tensor(np.arange(6.0).reshape(2, 3), requires_grad=True)
-    assert t.shape == (2, 3) and t.ndim == 2 and t.size == 6 and t.dtype == np.float64
+    assert t.shape == (2, 3) and t.ndim == 2 and t.numel() == 6 and t.dtype == np.float64
+    assert t.size() == (2, 3) and t.size(-1) == 3  # PyTorch: the shape, not the count
     assert t.is_leaf and t.requires_grad and t.grad is None
     assert np.asarray(t) is t.numpy()
     assert ac.tensor(3.5).item() == 3.5

@@ -27,7 +27,7 @@ UNARY = [
     # var over a dim of size >= 2 (size 1 has no degrees of freedom: NaN in both)
     ("var", lambda x: ac.var(ac.concatenate([x, 0.5 * x]), dim=0),
      lambda x: torch.var(torch.cat([x, 0.5 * x]), dim=0)),
-    ("amax", lambda x: ac.max(x, dim=-1), lambda x: torch.amax(x, dim=-1)),
+    ("amax", lambda x: ac.amax(x, dim=-1), lambda x: torch.amax(x, dim=-1)),
     ("flip", lambda x: ac.flip(x, 0), lambda x: torch.flip(x, (0,))),
     ("repeat", lambda x: x.repeat(2, *([1] * x.ndim)),
      lambda x: x.repeat(2, *([1] * x.ndim))),

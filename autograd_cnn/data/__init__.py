@@ -7,7 +7,10 @@
 - :class:`Dataset`, :class:`TensorDataset`, :class:`Subset`, :func:`random_split`,
   :func:`train_test_split`, :class:`DataLoader`.
 - :mod:`~autograd_cnn.data.transforms`: ``Normalize``, ``RandomShift``, ``RandomCrop``,
-  ``Pad``, ``Compose``.
+  ``Pad``, ``Compose``, and torchvision's ``ToTensor``, ``Resize``, ``CenterCrop``,
+  ``RandomHorizontalFlip``.
+- Samplers and ``ConcatDataset`` (:mod:`~autograd_cnn.data.samplers`); the same objects
+  under PyTorch's path :mod:`autograd_cnn.utils.data`.
 """
 
 from . import transforms  # noqa: F401
@@ -26,4 +29,24 @@ from .datasets import (  # noqa: F401
     train_test_split,
 )
 from .loader import DataLoader, default_collate  # noqa: F401
-from .transforms import Compose, Normalize, Pad, RandomCrop, RandomShift  # noqa: F401
+from .samplers import (  # noqa: F401
+    BatchSampler,
+    ConcatDataset,
+    RandomSampler,
+    Sampler,
+    SequentialSampler,
+    SubsetRandomSampler,
+)
+from .transforms import (  # noqa: F401
+    CenterCrop,
+    Compose,
+    Lambda,
+    Normalize,
+    Pad,
+    RandomCrop,
+    RandomHorizontalFlip,
+    RandomShift,
+    RandomVerticalFlip,
+    Resize,
+    ToTensor,
+)

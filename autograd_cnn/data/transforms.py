@@ -22,6 +22,13 @@ def _check_image(x, who: str) -> np.ndarray:
     return x
 
 
+def _keep_kind(x, out):
+    """Tensors in, Tensors out (torchvision transforms on tensors return tensors)."""
+    from ..tensor import Tensor
+
+    return Tensor(out) if isinstance(x, Tensor) else out
+
+
 def _pair(v, who: str) -> tuple[int, int]:
     if isinstance(v, (int, np.integer)):
         v = (int(v), int(v))
@@ -63,6 +70,7 @@ class Normalize:
             raise InvalidArgumentError("mean, std: expected scalars or 1-D sequences")
 
     def __call__(self, x):
+        raw = x
         x = _check_image(x, "Normalize")
         c = x.shape[-3]
         for name, v in (("mean", self.mean), ("std", self.std)):
@@ -71,7 +79,8 @@ class Normalize:
         dtype = x.dtype if x.dtype.kind == "f" else np.float32
         mean = self.mean.reshape(-1, 1, 1).astype(dtype)
         std = self.std.reshape(-1, 1, 1).astype(dtype)
-        return ((x.astype(dtype, copy=False) - mean) / std).astype(dtype, copy=False)
+        out = ((x.astype(dtype, copy=False) - mean) / std).astype(dtype, copy=False)
+        return _keep_kind(raw, out)
 
     def __repr__(self):
         return f"Normalize(mean={self.mean.tolist()}, std={self.std.tolist()})"
@@ -114,6 +123,9 @@ class RandomCrop:
         self.rng = get_rng(seed, generator)
 
     def __call__(self, x):
+        return _keep_kind(x, self._crop(x))
+
+    def _crop(self, x):
         x = Pad(self.padding)(_check_image(x, "RandomCrop"))
         h, w = x.shape[-2:]
         th, tw = self.size
@@ -166,3 +178,13 @@ class RandomShift:
 
     def __repr__(self):
         return f"RandomShift(max_shift={self.max_shift})"
+
+
+from .image_transforms import (  # noqa: E402,F401  (torchvision names)
+    CenterCrop,
+    Lambda,
+    RandomHorizontalFlip,
+    RandomVerticalFlip,
+    Resize,
+    ToTensor,
+)

@@ -7,7 +7,10 @@ composes with ``grad``, simplifies, renders and saves.
 (7, 4)
 """
 
+from .io import load_graph, save_graph  # noqa: F401
 from .ir import Dim, Graph, Node, Value  # noqa: F401
+from .passes import PASSES, simplify  # noqa: F401
 from .trace import ShapeSpec, trace  # noqa: F401
 
-__all__ = ["Dim", "Graph", "Node", "ShapeSpec", "Value", "trace"]
+__all__ = ["Dim", "Graph", "Node", "PASSES", "ShapeSpec", "Value", "load_graph", "save_graph",
+           "simplify", "trace"]

@@ -68,6 +68,8 @@ def resolve(obj, env: dict):
         return [resolve(o, env) for o in obj]
     if isinstance(obj, dict):
         return {k: resolve(v, env) for k, v in obj.items()}
+    if isinstance(obj, slice):
+        return slice(resolve(obj.start, env), resolve(obj.stop, env), resolve(obj.step, env))
     return obj
 
 
@@ -78,6 +80,8 @@ def has_dims(obj) -> bool:
         return any(has_dims(o) for o in obj)
     if isinstance(obj, dict):
         return any(has_dims(v) for v in obj.values())
+    if isinstance(obj, slice):
+        return has_dims((obj.start, obj.stop, obj.step))
     return False
 
 
@@ -160,6 +164,9 @@ def _fmt_param(v) -> str:
         return v.name
     if isinstance(v, float):
         return f"{v:.6g}"
+    if isinstance(v, tuple) and v and all(
+            isinstance(x, tuple) and len(x) == 2 and isinstance(x[0], str) for x in v):
+        return "{" + ",".join(f"{k}={_fmt_param(x)}" for k, x in v) + "}"  # a frozen dict
     if isinstance(v, tuple):
         return "(" + ",".join(_fmt_param(x) for x in v) + ("," if len(v) == 1 else "") + ")"
     if isinstance(v, slice):
@@ -227,9 +234,18 @@ class Graph:
         return len(self.nodes)
 
     def __str__(self) -> str:
-        sig = ", ".join(f"{v.name}: {type_str(v.shape, v.dtype)}"
-                        for v in self.inputs + self.params)
+        sig = ", ".join(f"{v.name}: {type_str(v.shape, v.dtype)}" for v in self.inputs)
         lines = [f"{self.name}({sig}) {{"]
+        if self.params:  # parameters wrapped, several to a line
+            line = "  params"
+            for v in self.params:
+                item = f" {v.name}: {type_str(v.shape, v.dtype)}"
+                if len(line) + len(item) > 96:
+                    lines.append(line)
+                    line = "        "
+                line += item
+            lines.append(line)
+        in_graph = {id(n): n for n in self.nodes}
         for c in self.consts:
             if c.data is None or c.data.ndim > 0:
                 lines.append(f"  {c.name} = const : {type_str(c.shape, c.dtype)}")
@@ -240,7 +256,10 @@ class Graph:
             lhs = ", ".join(o.name for o in n.outputs)
             typ = ", ".join(type_str(o.shape, o.dtype) for o in n.outputs)
             body = f"{n.op}({args}{'; ' + ps if ps else ''})"
-            mark = f"  # grad of {n.grad_of.output.name}" if n.grad_of is not None else ""
+            mark = ""
+            if n.grad_of is not None:  # the forward node, or its op when a pass removed it
+                mark = "  # grad of " + (n.grad_of.output.name if id(n.grad_of) in in_graph
+                                         else n.grad_of.op)
             lines.append(f"  {lhs} = {body} : {typ}{mark}")
         for p, v in self.updates:
             lines.append(f"  {p.name} <- {v.ref()}")
@@ -251,6 +270,13 @@ class Graph:
     def __repr__(self) -> str:
         return (f"<Graph {self.name}: {len(self.inputs)} inputs, {len(self.params)} params, "
                 f"{len(self.nodes)} nodes, {len(self.outputs)} outputs>")
+
+    def simplify(self, passes=None, log: bool = False):
+        """A simplified copy (see :mod:`autograd_cnn.graph.passes`); with ``log=True``
+        also the list of ``(pass, nodes before, nodes after)``."""
+        from .passes import simplify
+
+        return simplify(self, passes=passes, log=log)
 
     # -- running ------------------------------------------------------------------------
     def bind_symbols(self, args) -> dict:

@@ -23,6 +23,10 @@ class _Mismatch(Exception):
 
 def fit(a, b, syms: dict):
     """One value for ``a`` (first trace) and ``b`` (second), ints fitted to symbols."""
+    if a is None or b is None:
+        if a is b:
+            return a
+        raise _Mismatch(a, b)
     if isinstance(a, (bool, np.bool_)) or isinstance(b, (bool, np.bool_)):
         if a is b or (type(a) is type(b) and a == b):
             return a
@@ -53,6 +57,8 @@ def fit(a, b, syms: dict):
         if a.keys() != b.keys():
             raise _Mismatch(a, b)
         return {k: fit(a[k], b[k], syms) for k in a}
+    if isinstance(a, slice):
+        return slice(*fit((a.start, a.stop, a.step), (b.start, b.stop, b.step), syms))
     if isinstance(a, np.ndarray):
         if a.shape == b.shape and a.dtype == b.dtype and np.array_equal(a, b, equal_nan=(
                 a.dtype.kind in "fc")):

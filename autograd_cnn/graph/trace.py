@@ -24,7 +24,7 @@ import numpy as np
 from .. import tape as _tape
 from ..errors import ArgumentTypeError, TraceError
 from ..primitive import REGISTRY
-from ..tensor import VALUE_GUARD, Tensor
+from ..tensor import Tensor
 from .ir import Dim, Graph, Node, Value, has_dims
 
 _PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -205,6 +205,23 @@ def _arg_names(fn, n):
     return names
 
 
+def _check_arity(fn, example_args):
+    target = fn.forward if hasattr(fn, "forward") and hasattr(fn, "named_parameters") else fn
+    if not callable(target):
+        raise ArgumentTypeError(f"trace(): expected a function or nn.Module, got "
+                                f"{type(fn).__name__}")
+    try:
+        sig = inspect.signature(target)
+    except (TypeError, ValueError):
+        return  # builtins without a signature: the call itself will tell
+    try:
+        sig.bind(*example_args)
+    except TypeError as e:
+        raise ArgumentTypeError(
+            f"trace(): {getattr(target, '__qualname__', target)}{sig} cannot take the "
+            f"{len(example_args)} example argument(s) given ({e})") from None
+
+
 def _example_values(specs, sizes, rng, base=None):
     """Concrete example arrays for each spec at the given symbol sizes."""
     out = []
@@ -215,9 +232,9 @@ def _example_values(specs, sizes, rng, base=None):
             continue
         src = base[i] if base is not None else None
         if src is not None and src.size:
+            # the first trace's values, resampled: other values in the same domain
+            # (probabilities stay probabilities, labels stay labels)
             arr = rng.choice(src.ravel(), size=concrete_shape).astype(dtype)
-            if dtype.kind == "f":
-                arr = arr * rng.uniform(0.75, 1.25, concrete_shape).astype(dtype)
         elif dtype.kind == "f":
             arr = rng.uniform(0.05, 0.95, concrete_shape).astype(dtype)
         elif dtype.kind == "b":
@@ -238,12 +255,12 @@ def _run_once(fn, specs, statics, arrays, param_names, names):
         tracer.bind(t, v)
         tensors.append(t)
     args = [tensors[a.k] if isinstance(a, _Slot) else a for a in statics]
-    prev = _tape.STATE.tracer, VALUE_GUARD[0]
-    _tape.STATE.tracer, VALUE_GUARD[0] = tracer, tracer.guard
+    prev = _tape.STATE.tracer
+    _tape.STATE.tracer = tracer
     try:
         out = fn(*args)
     finally:
-        _tape.STATE.tracer, VALUE_GUARD[0] = prev
+        _tape.STATE.tracer = prev
     leaves: list = []
     tree = _flatten(out, leaves)
     outputs = [tracer.value_of(t) for t in leaves]
@@ -297,6 +314,7 @@ def trace(fn, *example_args, params=None, check: bool = True, name: str | None =
     """
     from ..nn.module import Module
 
+    _check_arity(fn, example_args)
     param_names: dict[int, str] = {}
     sources = [fn] if isinstance(fn, Module) else []
     if isinstance(params, Module):
@@ -336,7 +354,15 @@ def trace(fn, *example_args, params=None, check: bool = True, name: str | None =
     deltas = dict(zip(symbols, (2, 3, 5, 7, 11, 13, 17, 19)))
     sizes_b = {k: v + deltas[k] for k, v in symbols.items()}
     arrays_b = _example_values(specs3, sizes_b, rng, base=arrays_a)
-    run_b = _run_once(fn, specs3, statics, arrays_b, param_names, names)
+    try:
+        run_b = _run_once(fn, specs3, statics, arrays_b, param_names, names)
+    except Exception as e:
+        if symbols:
+            raise TraceError(
+                f"{graph_name}: tracing again at other sizes of the symbolic dims "
+                f"{sizes_b} failed ({type(e).__name__}: {e}); give ShapeSpec(sizes=...) "
+                "that the function accepts, or use concrete shapes") from e
+        return _assemble(run_a, graph_name)  # the values could not be varied: no check
     from .reconcile import reconcile
 
     return reconcile(run_a, run_b, symbols, sizes_b, [s for s, _, _ in specs3],

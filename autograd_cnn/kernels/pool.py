@@ -14,7 +14,8 @@ adaptive pooling only differ in their tables, so the same four kernels serve bot
   kernel: branch-free selects along a row of outputs, about 2x faster on 3x3/2 windows.
 - :func:`plane_scatter_add` / :func:`plane_gather`: the max-pool gradient (scatter of the
   output gradient to the saved argmax, accumulating where windows overlap) and its
-  adjoint (gather at the same indices).
+  adjoint (gather at the same indices); :func:`plane_scatter_set`: max unpooling (a
+  scatter that keeps one value where indices repeat, as PyTorch).
 - :func:`avg_pool_forward` / :func:`avg_pool_backward`: windowed mean with a separable
   divisor ``div_d[od] * div_h[oh] * div_w[ow]``, and its adjoint.
 
@@ -124,6 +125,21 @@ def _scatter_add(g, idx, out, bad):
                 bad[p] = 1
             else:
                 out[p, i] += g[p, m]
+
+
+@njit(parallel=True, cache=True)
+def _scatter_set(g, idx, out, bad):
+    P, M = g.shape
+    S = out.shape[1]
+    for p in prange(P):
+        for s in range(S):
+            out[p, s] = 0
+        for m in range(M):  # serial within a plane: the last of repeated indices wins
+            i = idx[p, m]
+            if i < 0 or i >= S:
+                bad[p] = 1
+            else:
+                out[p, i] = g[p, m]
 
 
 @njit(parallel=True, cache=True)
@@ -251,6 +267,18 @@ def plane_scatter_add(g, idx, plane_size: int):
     return out, not bad.any()
 
 
+def plane_scatter_set(g, idx, plane_size: int):
+    """``out[p, idx[p, m]] = g[p, m]`` into zeros ``(P, plane_size)``; where an index
+    repeats, the last value in ``m`` order is kept (max unpooling). Returns ``(out, ok)``
+    like :func:`plane_scatter_add`."""
+    g = _planes(g)
+    idx = np.ascontiguousarray(idx, dtype=np.int64)
+    out = np.empty((g.shape[0], plane_size), dtype=g.dtype)
+    bad = np.zeros(g.shape[0], dtype=np.uint8)
+    _scatter_set(g, idx, out, bad)
+    return out, not bad.any()
+
+
 def plane_gather(x, idx):
     """``out[p, m] = x[p, idx[p, m]]``; returns ``(out, ok)`` like :func:`plane_scatter_add`."""
     x = _planes(x)
@@ -353,6 +381,14 @@ def scatter_add_reference(g, idx, plane_size):
     out = np.zeros((g.shape[0], plane_size), dtype=g.dtype)
     for p in range(g.shape[0]):
         np.add.at(out[p], idx[p], g[p])
+    return out
+
+
+def scatter_set_reference(g, idx, plane_size):
+    out = np.zeros((g.shape[0], plane_size), dtype=g.dtype)
+    for p in range(g.shape[0]):
+        for m in range(g.shape[1]):
+            out[p, idx[p, m]] = g[p, m]
     return out
 
 

@@ -199,3 +199,91 @@ class ModuleDict(Module):
 
     def forward(self, *args):
         raise ArgumentTypeError("ModuleDict is not callable; index it in forward()")
+
+
+class ParameterList(Module):
+    """A list of parameters registered as ``"0"``, ``"1"``, ... (so ``parameters()`` and
+    ``state_dict`` see them). Tensors appended are wrapped as :class:`Parameter`."""
+
+    def __init__(self, values=None):
+        super().__init__()
+        if values is not None:
+            self.extend(values)
+
+    def _as_param(self, p):
+        from .module import Parameter
+
+        return p if isinstance(p, Parameter) else Parameter(p)
+
+    def __len__(self):
+        return len(self._parameters)
+
+    def __iter__(self):
+        return iter(self._parameters.values())
+
+    def __getitem__(self, idx):
+        vals = list(self._parameters.values())
+        if isinstance(idx, slice):
+            return ParameterList(vals[idx])
+        return vals[_index(idx, len(vals), "ParameterList")]
+
+    def __setitem__(self, idx, p):
+        i = _index(idx, len(self), "ParameterList")
+        self.register_parameter(str(i), self._as_param(p))
+
+    def append(self, p) -> ParameterList:
+        self.register_parameter(str(len(self)), self._as_param(p))
+        return self
+
+    def extend(self, values) -> ParameterList:
+        for p in values:
+            self.append(p)
+        return self
+
+    def forward(self, *args):
+        raise ArgumentTypeError("ParameterList is not callable; iterate over it in forward()")
+
+
+class ParameterDict(Module):
+    """An ordered dict of parameters registered under their (string) keys."""
+
+    def __init__(self, parameters=None):
+        super().__init__()
+        if parameters is not None:
+            self.update(parameters)
+
+    def __getitem__(self, key):
+        if key not in self._parameters:
+            raise KeyError(f"ParameterDict has no key {key!r}; keys: {list(self._parameters)}")
+        return self._parameters[key]
+
+    def __setitem__(self, key, p):
+        from .module import Parameter
+
+        self.register_parameter(key, p if isinstance(p, Parameter) else Parameter(p))
+
+    def __contains__(self, key):
+        return key in self._parameters
+
+    def __len__(self):
+        return len(self._parameters)
+
+    def __iter__(self):
+        return iter(self._parameters)
+
+    def keys(self):
+        return self._parameters.keys()
+
+    def values(self):
+        return self._parameters.values()
+
+    def items(self):
+        return self._parameters.items()
+
+    def update(self, parameters):
+        items = parameters.items() if hasattr(parameters, "items") else parameters
+        for k, p in items:
+            self[k] = p
+
+    def forward(self, *args):
+        raise ArgumentTypeError("ParameterDict is not callable; index it in forward()")

@@ -11,7 +11,7 @@ import math
 
 from .. import functional as F
 from ..errors import InvalidArgumentError
-from ..tensor import as_tensor
+from ..tensor import Tensor, as_tensor
 from . import init
 from ._utils import check_input, ntuple, positive_int
 from .module import Module, new_parameter
@@ -179,12 +179,37 @@ class _ConvTranspose(_ConvNd):
                     f"dilation={self.dilation}"
                 )
 
-    def forward(self, x):
+    def forward(self, x, output_size=None):
         x = as_tensor(x)
         self._check(x)
         fn = _functional(f"conv_transpose{self._nd}d")
-        return fn(x, self.weight, self.bias, self.stride, self.padding, self.output_padding,
+        out_pad = self.output_padding if output_size is None else \
+            self._output_padding_for(x, output_size)
+        return fn(x, self.weight, self.bias, self.stride, self.padding, out_pad,
                   self.groups, self.dilation)
+
+    def _output_padding_for(self, x, output_size):
+        """PyTorch's ``_output_padding``: the output_padding that gives ``output_size``
+        (the last ``nd`` entries; leading N, C may be included)."""
+        size = list(output_size.shape if isinstance(output_size, Tensor) else output_size)
+        nd = self._nd
+        if len(size) == nd + 2 or len(size) == nd + 1:
+            size = size[-nd:]
+        if len(size) != nd:
+            raise InvalidArgumentError(
+                f"output_size: expected {nd} (or {nd + 2}) sizes, got {list(output_size)}")
+        pads = []
+        for i in range(nd):
+            n_in = x.shape[x.ndim - nd + i]
+            lo = ((n_in - 1) * self.stride[i] - 2 * self.padding[i]
+                  + self.dilation[i] * (self.kernel_size[i] - 1) + 1)
+            hi = lo + self.stride[i] - 1
+            if not lo <= size[i] <= hi:
+                raise InvalidArgumentError(
+                    f"output_size: requested {list(size)}, but dim {i} can only be in "
+                    f"[{lo}, {hi}] for input shape {x.shape}")
+            pads.append(int(size[i]) - lo)
+        return tuple(pads)
 
 
 class ConvTranspose1d(_ConvTranspose):

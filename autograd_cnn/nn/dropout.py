@@ -49,3 +49,40 @@ class Upsample(Module):
         what = f"size={self.size}" if self.size is not None else (
             f"scale_factor={self.scale_factor}")
         return f"{what}, mode={self.mode!r}"
+
+
+class Dropout2d(Dropout):
+    """Zero whole channels of (N, C, H, W) (or (C, H, W)) with probability ``p`` in
+    training mode, scaling the rest by ``1/(1-p)``."""
+
+    def forward(self, x):
+        kw = {} if self.generator is None else {"generator": self.generator}
+        return F.dropout2d(x, self.p, self.training, **kw)
+
+
+class PixelShuffle(Module):
+    """(N, C r^2, H, W) -> (N, C, H r, W r) with ``r = upscale_factor``."""
+
+    def __init__(self, upscale_factor: int):
+        super().__init__()
+        self.upscale_factor = upscale_factor
+
+    def forward(self, x):
+        return F.pixel_shuffle(x, self.upscale_factor)
+
+    def extra_repr(self):
+        return f"upscale_factor={self.upscale_factor}"
+
+
+class PixelUnshuffle(Module):
+    """(N, C, H r, W r) -> (N, C r^2, H, W) with ``r = downscale_factor``."""
+
+    def __init__(self, downscale_factor: int):
+        super().__init__()
+        self.downscale_factor = downscale_factor
+
+    def forward(self, x):
+        return F.pixel_unshuffle(x, self.downscale_factor)
+
+    def extra_repr(self):
+        return f"downscale_factor={self.downscale_factor}"

@@ -209,7 +209,7 @@ def orthogonal_(tensor: Tensor, gain: float = 1.0, *, seed=None, generator=None)
         raise InvalidArgumentError(f"orthogonal_(): need >= 2 dims, got shape {tensor.shape}")
     if _check(tensor, "orthogonal_"):
         rows = tensor.shape[0]
-        cols = tensor.size // rows
+        cols = tensor.numel() // rows
         a = get_rng(seed, generator).normal(size=(rows, cols))
         if rows < cols:
             a = a.T

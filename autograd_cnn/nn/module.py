@@ -6,7 +6,8 @@ A module registers parameters, buffers and submodules by attribute assignment, s
 so every node recorded during the call carries the module path (``("features", "3")``)
 for the graph renderer; the root module pushes nothing.
 
-Differences from PyTorch: no devices (``device`` arguments are not accepted); parameters
+Differences from PyTorch: the CPU is the only device (``.to("cpu")`` is accepted, other
+devices raise :class:`~autograd_cnn.errors.DeviceUnavailableError`); parameters
 can be created shape-only with :func:`meta_init` (for :func:`autograd_cnn.summary` of large
 models without allocating them).
 """
@@ -76,12 +77,17 @@ def meta_init():
 
 def is_meta_array(a: np.ndarray) -> bool:
     """True for a shape-only placeholder (zero strides, read-only)."""
-    return a.size > 1 and not a.flags.writeable and all(s == 0 for s in a.strides)
+    # size-1 placeholders count too (a BatchNorm2d(1) under meta_init); a genuine read-only
+    # 0-d array has no strides to tell, so 0-d arrays are never taken for placeholders
+    return a.size >= 1 and a.ndim > 0 and not a.flags.writeable and all(
+        s == 0 for s in a.strides)
 
 
 def empty_array(shape, dtype=None) -> np.ndarray:
     """Storage for a new parameter or buffer: zeros, or a placeholder under meta_init."""
-    dtype = np.dtype(np.float32 if dtype is None else dtype)
+    from ..tensor import get_default_dtype
+
+    dtype = get_default_dtype() if dtype is None else np.dtype(dtype)
     shape = tuple(int(s) for s in shape)
     if _META_INIT[0]:
         return np.broadcast_to(np.zeros((), dtype=dtype), shape)
@@ -350,8 +356,27 @@ class Module:
         fn(self)
         return self
 
-    def to(self, dtype=None) -> Module:
-        """Cast floating parameters and buffers to ``dtype`` (no devices here)."""
+    def to(self, *args, **kwargs) -> Module:
+        """``module.to(device)``, ``.to(dtype)``, ``.to(device, dtype)``: cast floating
+        parameters and buffers to ``dtype``, in place. The device must be the CPU
+        (others raise :class:`~autograd_cnn.errors.DeviceUnavailableError`)."""
+        from ..device import KNOWN_TYPES, check_device, device
+
+        dev, dtype = kwargs.pop("device", None), kwargs.pop("dtype", None)
+        kwargs.pop("non_blocking", None)
+        kwargs.pop("memory_format", None)  # a layout hint; arrays keep their layout
+        if kwargs:
+            raise ArgumentTypeError(f"to(): unexpected keyword arguments {sorted(kwargs)}")
+        for a in args:
+            if isinstance(a, Tensor):
+                dtype = a.dtype
+            elif isinstance(a, device) or (isinstance(a, int) and not isinstance(a, bool)):
+                dev = a
+            elif isinstance(a, str) and a.partition(":")[0] in KNOWN_TYPES:
+                dev = a
+            elif not isinstance(a, bool):
+                dtype = a
+        check_device(dev, "to(device)")
         if dtype is None:
             return self
         dtype = np.dtype(dtype)
@@ -362,6 +387,16 @@ class Module:
                         t.data = t.data.astype(dtype)
                         t.grad = None
         return self
+
+    def cpu(self) -> Module:
+        """``self``: parameters already live on the CPU."""
+        return self
+
+    def cuda(self, device=None) -> Module:
+        """Raises :class:`~autograd_cnn.errors.DeviceUnavailableError` (no CUDA here)."""
+        from ..device import check_device
+
+        check_device("cuda" if device is None else device, "cuda()")
 
     def double(self) -> Module:
         return self.to("float64")

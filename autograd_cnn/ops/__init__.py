@@ -31,4 +31,13 @@ from . import conv  # noqa: F401,E402  (registration)
 from .conv import (  # noqa: F401,E402
     conv1d, conv2d, conv3d, conv_transpose1d, conv_transpose2d, conv_transpose3d, fold, unfold,
 )
+# PyTorch-compatibility faces: torch.max(x, dim) -> (values, indices), sort, topk, gelu...
+from . import activation, compat, sorting, trig  # noqa: F401,E402  (registration)
+from .trig import cos, sin  # noqa: F401,E402
+from .activation import elu, erf, gelu, hardtanh, prelu, silu  # noqa: F401,E402
+from .compat import (  # noqa: F401,E402
+    all, any, bmm, chunk, clone, embedding, group_norm, instance_norm, isfinite, isinf, isnan,
+    linear, mm, one_hot, t,
+)
+from .sorting import argsort, gather, max, min, sort, take_along_dim, topk  # noqa: F401,E402
 from . import methods  # noqa: F401,E402  (attaches operators to Tensor)

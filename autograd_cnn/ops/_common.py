@@ -10,6 +10,16 @@ from ..tensor import Tensor, as_tensor
 _PY_SCALARS = (bool, int, float)
 
 
+def as_operand(v, dtype=None) -> Tensor:
+    """``v`` as an operand of an op: Tensors as they are, anything else converted, and a
+    NumPy array COPIED (as PyTorch converts arrays given to an op), so that changing the
+    array afterwards cannot change a recorded graph or the gradients it computes.
+    ``Tensor(array)`` itself still shares the array, like ``torch.from_numpy``."""
+    if isinstance(v, np.ndarray):
+        v = v.copy()
+    return as_tensor(v, dtype)
+
+
 def operand_like(v, ref: Tensor) -> Tensor:
     """Wrap ``v`` for a binary op with ``ref``: Python scalars take ref's dtype when it
     can hold them (NumPy 2's weak scalars), so ``float32_tensor * 2.0`` stays float32."""
@@ -19,7 +29,7 @@ def operand_like(v, ref: Tensor) -> Tensor:
         v = v.item()  # NumPy scalars (np.sqrt(2.0)) are weak like Python's, as in PyTorch
     if isinstance(v, _PY_SCALARS):
         return Tensor._wrap(np.asarray(v, dtype=np.result_type(ref.data.dtype, v)), False)
-    return as_tensor(v)
+    return as_operand(v)
 
 
 def operands(a, b) -> tuple[Tensor, Tensor]:
@@ -28,7 +38,7 @@ def operands(a, b) -> tuple[Tensor, Tensor]:
         return a, operand_like(b, a)
     if isinstance(b, Tensor):
         return operand_like(a, b), b
-    return as_tensor(a), as_tensor(b)
+    return as_operand(a), as_operand(b)
 
 
 def broadcast_shape(*shapes: tuple, what: str = "operands") -> tuple:

@@ -12,8 +12,9 @@ import numpy as np
 from ..primitive import Primitive, register
 from ..tape import concrete
 from ..tensor import Tensor, as_tensor
+from . import activation_grads as _grads
 from . import reduce as _reduce
-from ._common import broadcast_shape, operands, same_shape
+from ._common import as_operand, broadcast_shape, operand_like, operands, same_shape
 from .logic import eq, ge, gt, le, logical_and, lt, ne, sign  # noqa: F401  (re-exported)
 
 
@@ -112,14 +113,33 @@ _minimum = register(Primitive("minimum", np.minimum, category="elementwise", sha
 _minimum.defvjp(_minimum_vjp(0), _minimum_vjp(1))
 
 
-def add(a, b) -> Tensor:
-    """Elementwise ``a + b`` with broadcasting. Shapes: any, broadcastable."""
-    return _add(*operands(a, b))
+def _scaled(b: Tensor, alpha, fn: str) -> Tensor:
+    """``alpha * b`` for ``add``/``sub``'s ``alpha`` (PyTorch), ``b`` itself when 1."""
+    if isinstance(alpha, bool) or not isinstance(alpha, (int, float, np.integer, np.floating)):
+        from ..errors import InvalidArgumentError
+
+        raise InvalidArgumentError(f"{fn}(): alpha must be a number, got {alpha!r}")
+    if b.dtype.kind != "f" and float(alpha) != int(alpha):
+        from ..errors import DTypeError
+
+        raise DTypeError(
+            f"{fn}(): alpha must be an integer for a {b.dtype} operand, got {alpha!r}")
+    return b if alpha == 1 else mul(b, alpha)
 
 
-def sub(a, b) -> Tensor:
-    """Elementwise ``a - b`` with broadcasting."""
-    return _sub(*operands(a, b))
+def add(a, b, *, alpha=1) -> Tensor:
+    """Elementwise ``a + alpha * b`` with broadcasting (``alpha`` as in ``torch.add``).
+
+    Shapes: any, broadcastable; e.g. ``add(x, y, alpha=2)`` is ``x + 2 * y``.
+    """
+    a, b = operands(a, b)
+    return _add(a, _scaled(b, alpha, "add"))
+
+
+def sub(a, b, *, alpha=1) -> Tensor:
+    """Elementwise ``a - alpha * b`` with broadcasting (``alpha`` as in ``torch.sub``)."""
+    a, b = operands(a, b)
+    return _sub(a, _scaled(b, alpha, "sub"))
 
 
 def mul(a, b) -> Tensor:
@@ -127,9 +147,47 @@ def mul(a, b) -> Tensor:
     return _mul(*operands(a, b))
 
 
-def div(a, b) -> Tensor:
-    """Elementwise true division ``a / b`` with broadcasting (ints give floats)."""
-    return _div(*operands(a, b))
+def _div_rounded_impl(a, b, rounding_mode):
+    if a.dtype.kind in "biu" and b.dtype.kind in "biu":
+        if np.any(b == 0):
+            from ..errors import InvalidArgumentError
+
+            raise InvalidArgumentError("div(): integer division by zero (other has a 0)")
+        q = np.floor_divide(a, b)
+        if rounding_mode == "trunc":  # floor rounds negative quotients down, trunc up
+            q = q + ((np.remainder(a, b) != 0) & ((a < 0) != (b < 0)))
+        return q
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if rounding_mode == "trunc":
+            return np.trunc(np.true_divide(a, b))
+        return np.floor_divide(a, b)  # Python's floor division, as torch.floor_divide
+
+
+# PyTorch defines the gradient of a rounded quotient as ``grad * 0`` (a step function is
+# flat almost everywhere); ``g * 0`` keeps its NaN/inf propagation.
+_div_rounded = register(
+    Primitive("div_rounded", _div_rounded_impl, category="elementwise", shape=_bshape)
+).defvjp(
+    lambda g, ans, a, b, rounding_mode: _sum_to(g * 0.0, a.shape),
+    lambda g, ans, a, b, rounding_mode: _sum_to(g * 0.0, b.shape),
+)
+
+
+def div(a, b, *, rounding_mode=None) -> Tensor:
+    """Elementwise division ``a / b`` with broadcasting (``torch.div``).
+
+    ``rounding_mode``: None (true division; ints give floats), ``"trunc"`` (round toward
+    zero) or ``"floor"`` (round down, Python's ``//``). Rounded quotients keep integer
+    dtypes and have zero gradient, as in PyTorch.
+    """
+    if rounding_mode is None:
+        return _div(*operands(a, b))
+    if rounding_mode not in ("trunc", "floor"):
+        from ..errors import InvalidArgumentError
+
+        raise InvalidArgumentError(
+            f"div(): rounding_mode must be None, 'trunc' or 'floor', got {rounding_mode!r}")
+    return _div_rounded(*operands(a, b), rounding_mode=rounding_mode)
 
 
 def pow(a, b) -> Tensor:  # noqa: A001 - PyTorch's name
@@ -162,7 +220,7 @@ _log = _unary("log", np.log).defvjp(lambda g, ans, x: g / x)
 _sqrt = _unary("sqrt", np.sqrt, saves_output=True).defvjp(lambda g, ans, x: g / (2 * ans))
 _abs = _unary("abs", np.abs).defvjp(lambda g, ans, x: g * astype(sign(x), g.dtype))
 _relu = _unary("relu", lambda x: np.maximum(x, 0)).defvjp(
-    lambda g, ans, x: where(gt(x, 0), g, 0.0)
+    lambda g, ans, x: _grads.relu_grad(g, x)
 )
 
 
@@ -173,10 +231,10 @@ def _sigmoid_impl(x):
 
 
 _sigmoid = _unary("sigmoid", _sigmoid_impl, saves_output=True).defvjp(
-    lambda g, ans, x: g * ans * (1 - ans)
+    lambda g, ans, x: _grads.sigmoid_grad(g, ans)
 )
 _tanh = _unary("tanh", np.tanh, saves_output=True).defvjp(
-    lambda g, ans, x: g * (1 - ans * ans)
+    lambda g, ans, x: _grads.tanh_grad(g, ans)
 )
 
 _leaky_relu = register(
@@ -282,13 +340,67 @@ def softplus(x, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
     return _softplus(x, beta=float(beta), threshold=float(threshold))
 
 
+def _clip_tensor_impl(x, *bounds, which):
+    out = x
+    for b, w in zip(bounds, which):
+        out = np.maximum(out, b) if w == "min" else np.minimum(out, b)
+    return out
+
+
+def _clip_tensor_shape(*shapes, which):
+    return broadcast_shape(*shapes, what="clamp()")
+
+
+def _clip_tensor_vjp(argnum, g, ans, x, *bounds, which):
+    # PyTorch's clamp_backward / clamp_backward_min_max: x passes the gradient where
+    # min <= x <= max (bounds included); min gets it where x < min < max, max where
+    # x > max or max < min (the output is then max everywhere).
+    lo = bounds[which.index("min")] if "min" in which else None
+    hi = bounds[which.index("max")] if "max" in which else None
+    if argnum == 0:
+        out = g
+        if hi is not None:
+            out = where(le(x, hi), out, 0.0)
+        if lo is not None:
+            out = where(ge(x, lo), out, 0.0)
+        return _sum_to(out, x.shape)
+    if which[argnum - 1] == "min":
+        take = where(lt(x, lo), g, 0.0)
+        if hi is not None:
+            take = where(lt(lo, hi), take, 0.0)
+        return _sum_to(take, lo.shape)
+    take = where(gt(x, hi), g, 0.0)
+    if lo is not None:
+        take = where(lt(hi, lo), g, take)
+    return _sum_to(take, hi.shape)
+
+
+_clip_tensor = register(
+    Primitive("clip_tensor", _clip_tensor_impl, category="elementwise",
+              shape=_clip_tensor_shape)
+).defvjp_argnum(_clip_tensor_vjp)
+
+
 def clip(x, min=None, max=None) -> Tensor:  # noqa: A002
-    """Clamp to ``[min, max]`` (either may be None); gradient 1 inside, bounds included."""
+    """Clamp to ``[min, max]`` (``torch.clamp``); either bound may be None, a number or a
+    tensor (broadcast with ``x``; tensor bounds receive gradients, as in PyTorch).
+
+    ``out = minimum(maximum(x, min), max)``, so ``max`` wins where ``min > max``. The
+    gradient of ``x`` is 1 inside ``[min, max]``, bounds included; ``min`` gets it where
+    ``x < min`` (and ``min < max``), ``max`` where ``x > max`` (or ``max < min``).
+    Shapes: ``x``, ``min``, ``max`` broadcastable; the result has the broadcast shape.
+    """
     if min is None and max is None:
         from ..errors import InvalidArgumentError
 
         raise InvalidArgumentError("clip(): at least one of min and max must be given")
-    return _clip(x, min=min, max=max)
+    x = as_tensor(x)
+    scalars = (bool, int, float, np.integer, np.floating)
+    if all(b is None or isinstance(b, scalars) for b in (min, max)):
+        return _clip(x, min=min, max=max)
+    which = tuple(w for w, b in (("min", min), ("max", max)) if b is not None)
+    bounds = [operand_like(b, x) for b in (min, max) if b is not None]
+    return _clip_tensor(x, *bounds, which=which)
 
 
 clamp = clip
@@ -321,7 +433,9 @@ _where = register(
 
 def where(condition, x, y) -> Tensor:
     """``x`` where ``condition`` else ``y`` (broadcast); differentiable in x and y."""
-    cond = as_tensor(condition)
+    # an array condition is copied (as_operand): changing it later must not change the
+    # recorded graph
+    cond = as_operand(condition)
     if cond.dtype != bool:
         cond = ne(cond, 0)
     x, y = operands(x, y)

@@ -20,6 +20,14 @@ def normalize_index(index):
     if isinstance(index, tuple):
         return tuple(normalize_index(i) for i in index)
     if isinstance(index, Tensor):
+        from ..tape import concrete
+
+        if concrete(index) is None:
+            from ..errors import TraceError
+
+            raise TraceError(
+                "indexing with a traced integer tensor cannot be traced (the index would "
+                "be frozen); use ac.gather(x, dim, index) or a one-hot product instead")
         return index.data
     if isinstance(index, list):
         return np.asarray(index)

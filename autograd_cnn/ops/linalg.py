@@ -9,10 +9,10 @@ import numpy as np
 
 from ..errors import EinsumError, MatmulShapeError
 from ..primitive import Primitive, register
-from ..tensor import Tensor, as_tensor
+from ..tensor import Tensor
 from . import movement as _movement
 from . import reduce as _reduce
-from ._common import broadcast_shape, operands
+from ._common import as_operand, broadcast_shape, operands
 
 # ---- matmul --------------------------------------------------------------------------
 
@@ -151,7 +151,10 @@ def _einsum_shape(*shapes, terms, out):
 
 
 def _einsum_impl(*arrays, terms, out):
-    return np.einsum(",".join(terms) + "->" + out, *arrays, optimize=len(arrays) > 2)
+    # optimize=True routes a large two-operand contraction through BLAS (tensordot); the
+    # plain C loop is faster only for tiny operands.
+    big = len(arrays) > 2 or (len(arrays) == 2 and arrays[0].size * arrays[1].size > 4096)
+    return np.einsum(",".join(terms) + "->" + out, *arrays, optimize=big)
 
 
 def _einsum_vjp(argnum, g, ans, *inputs, terms, out):
@@ -188,7 +191,7 @@ def einsum(subscripts: str, *operands_) -> Tensor:
     """
     if len(operands_) == 1 and isinstance(operands_[0], (list, tuple)):
         operands_ = tuple(operands_[0])
-    ts = [as_tensor(t) for t in operands_]
+    ts = [as_operand(t) for t in operands_]
     if not isinstance(subscripts, str):
         raise EinsumError(f"einsum(): subscripts must be a string, got {type(subscripts)}")
     terms, out = _parse_einsum(subscripts, [t.shape for t in ts])

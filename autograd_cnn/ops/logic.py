@@ -83,7 +83,8 @@ def _arg_shape(s, axis, keepdims):
 
 def _arg_impl(fn):
     def impl(x, axis, keepdims):
-        if x.size == 0:
+        # an empty result is fine (shape (0, 3) along dim 1); an empty reduced dim is not
+        if (x.size == 0 and axis is None) or (axis is not None and x.shape[axis] == 0):
             raise InvalidArgumentError(f"{fn.__name__}(): cannot reduce an empty tensor of "
                                        f"shape {x.shape}")
         return np.asarray(fn(x, axis=axis, keepdims=keepdims), dtype=np.int64)

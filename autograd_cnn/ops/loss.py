@@ -23,12 +23,11 @@ import numpy as np
 
 from ..errors import DTypeError, InvalidArgumentError, ShapeError
 from ..primitive import Primitive, register
-from ..tape import STATE, concrete
 from ..tensor import Tensor, as_tensor
 from . import elementwise as E
 from . import movement as M
 from . import reduce as R
-from .gather import gather
+from ._common import as_operand
 from .logic import numel
 
 _REDUCTIONS = ("none", "mean", "sum")
@@ -62,30 +61,19 @@ def _class_shape(weight_or_none, ndim, C, dtype):
 
 def _prepare(input, target, weight, fn):
     input = as_tensor(input)
-    target = as_tensor(target)
+    target = as_operand(target)
     if input.dtype.kind != "f":
         raise DTypeError(f"{fn}(): input must be floating point, got dtype {input.dtype}")
     if input.ndim == 0:
         raise ShapeError(f"{fn}(): input must have a class dimension, got a 0-d tensor")
     C = input.shape[1] if input.ndim >= 2 else input.shape[0]
     if weight is not None:
-        weight = as_tensor(weight)
+        weight = as_operand(weight)
         if weight.shape != (C,):
             raise ShapeError(
                 f"{fn}(): weight must have shape ({C},) (one per class), got {weight.shape}"
             )
     return input, target, weight, C
-
-
-def _check_target(input, target, fn):
-    cdim = 1 if input.ndim >= 2 else 0
-    expected = input.shape[:cdim] + input.shape[cdim + 1:]
-    if target.shape != expected:
-        raise ShapeError(
-            f"{fn}(): target of class indices must have shape {expected} for input of shape "
-            f"{input.shape}, got {target.shape}"
-        )
-    return cdim
 
 
 def _nll_rows(logp, target, weight, ignore_index):
@@ -152,6 +140,12 @@ _nll_backward.defvjp(
     lambda g, ans, gin, target, *w, ignore_index, reduction, shape: _nll(
         g, target, *w, ignore_index=ignore_index, reduction=reduction),
 )
+
+
+def _sorting():
+    from . import sorting
+
+    return sorting
 
 
 def _check_target(input, target, fn):
@@ -245,8 +239,9 @@ def cross_entropy(input, target, weight=None, ignore_index: int = -100,
     valid = E.ne(target, ignore_index)
     if weight is not None:
         smooth = -R.sum(logp * _class_shape(weight, input.ndim, C, input.dtype), dim=cdim)
-        w_rows = E.where(valid, gather(as_tensor(weight).astype(input.dtype), 0, M.reshape(
-            E.where(valid, target, 0), (-1,))).reshape(target.shape), 0.0)
+        rows = M.reshape(E.where(valid, target, 0), (-1,))
+        picked = _sorting().gather(as_tensor(weight).astype(input.dtype), 0, rows)
+        w_rows = E.where(valid, picked.reshape(target.shape), 0.0)
     else:
         smooth = -R.sum(logp, dim=cdim)
         w_rows = E.astype(valid, input.dtype)
@@ -261,7 +256,7 @@ def cross_entropy(input, target, weight=None, ignore_index: int = -100,
 
 
 def _pair(input, target, fn):
-    input, target = as_tensor(input), as_tensor(target)
+    input, target = as_tensor(input), as_operand(target)
     if input.dtype.kind != "f":
         raise DTypeError(f"{fn}(): input must be floating point, got dtype {input.dtype}")
     if input.shape != target.shape:
@@ -356,7 +351,7 @@ def binary_cross_entropy(input, target, weight=None, reduction: str = "mean") ->
     shape = tuple(np.broadcast_shapes(input.shape, target.shape))
     loss = _bce(M.broadcast_to(input, shape), M.broadcast_to(target, shape))
     if weight is not None:
-        loss = loss * as_tensor(weight, input.dtype)
+        loss = loss * as_operand(weight, input.dtype)
     return _reduce(loss, reduction)
 
 
@@ -368,12 +363,12 @@ def binary_cross_entropy_with_logits(input, target, weight=None, reduction: str 
     input, target = _pair(input, target, "binary_cross_entropy_with_logits")
     sp = E.softplus(-input, 1.0, float("inf"))
     if pos_weight is not None:
-        pw = as_tensor(pos_weight, input.dtype)
+        pw = as_operand(pos_weight, input.dtype)
         loss = (1 - target) * input + (1 + (pw - 1) * target) * sp
     else:
         loss = (1 - target) * input + sp
     if weight is not None:
-        loss = loss * as_tensor(weight, input.dtype)
+        loss = loss * as_operand(weight, input.dtype)
     return _reduce(loss, reduction)
 
 

@@ -7,6 +7,7 @@ Each VJP is the inverse movement of the gradient (reshape back, inverse permutat
 
 from __future__ import annotations
 
+import builtins
 import math
 
 import numpy as np
@@ -52,7 +53,7 @@ def reshape(x, *shape) -> Tensor:
     x = as_tensor(x)
     if len(shape) == 1 and not isinstance(shape[0], (int, np.integer)):
         shape = tuple(shape[0])
-    shape = _resolve_shape(shape, x.size, x.shape)
+    shape = _resolve_shape(shape, x.numel(), x.shape)
     if shape == x.shape:
         return x
     return _reshape(x, shape=shape)
@@ -121,7 +122,15 @@ def permute(x, *dims) -> Tensor:
     x = as_tensor(x)
     if len(dims) == 1 and not isinstance(dims[0], (int, np.integer)):
         dims = tuple(dims[0])
-    dims = tuple(int(d) % max(x.ndim, 1) for d in dims)
+    if len(dims) != x.ndim:
+        raise InvalidArgumentError(
+            f"permute(): dims must list each of the {x.ndim} dims once, got {dims}")
+    for k, d in enumerate(dims):
+        if not isinstance(d, (int, np.integer)) or not -x.ndim <= d < builtins.max(x.ndim, 1):
+            raise InvalidArgumentError(
+                f"permute(): dims[{k}] = {d!r} is out of range for a {x.ndim}-D tensor "
+                f"(expected an int in [{-x.ndim}, {x.ndim - 1}])")
+    dims = tuple(int(d) % builtins.max(x.ndim, 1) for d in dims)
     _check_perm(x.shape, dims)
     if dims == tuple(range(x.ndim)):
         return x
@@ -212,10 +221,16 @@ _concat = register(
 
 
 def concatenate(tensors, dim: int = 0, *, axis=None) -> Tensor:
-    """Join tensors along an existing ``dim`` (PyTorch ``cat``)."""
+    """Join tensors along an existing ``dim`` (PyTorch ``cat``).
+
+    As in PyTorch, 1-D empty tensors (shape ``(0,)``) are skipped when the others have
+    more dims (its legacy rule for concatenating onto an empty start value).
+    """
     tensors = [as_tensor(t) for t in tensors]
     if not tensors:
         raise InvalidArgumentError("concatenate(): expected a non-empty sequence of tensors")
+    if not all(t.ndim == 1 for t in tensors):
+        tensors = [t for t in tensors if t.shape != (0,)]
     d = normalize_axis(resolve_dim(dim, axis, "concatenate"), tensors[0].ndim)[0]
     _concat_shape(*(t.shape for t in tensors), axis=d)
     if len(tensors) == 1:
@@ -284,48 +299,104 @@ _pad = register(
 ).defvjp(_unpad)
 
 
+def _pad_pairs(x: Tensor, pad, mode: str) -> list:
+    """PyTorch's flat ``pad`` (last dim first) as one ``(lo, hi)`` pair per dim of ``x``,
+    checked against what each mode can do."""
+    if not isinstance(pad, (tuple, list)) or not all(
+            isinstance(p, (int, np.integer)) and not isinstance(p, bool) for p in pad):
+        raise InvalidArgumentError(f"pad(): pad must be a tuple of ints, got {pad!r}")
+    if len(pad) % 2 or len(pad) // 2 > x.ndim:
+        raise InvalidArgumentError(
+            f"pad(): pad must have an even number of values, at most 2 per dim "
+            f"({2 * x.ndim} for this {x.ndim}-D input), got {len(pad)}: {tuple(pad)}")
+    pairs = [(0, 0)] * x.ndim
+    for k in range(len(pad) // 2):
+        pairs[x.ndim - 1 - k] = (int(pad[2 * k]), int(pad[2 * k + 1]))
+    for d, (lo, hi) in enumerate(pairs):
+        n = x.shape[d]
+        kept = n - max(-lo, 0) - max(-hi, 0)  # what is left after the crops
+        if mode in ("constant", "circular"):
+            if kept < 0:
+                raise InvalidArgumentError(
+                    f"pad(): cropping ({lo}, {hi}) of dim {d} removes more than its {n} "
+                    "elements")
+            if mode == "circular" and builtins.max(lo, hi) > kept:
+                raise InvalidArgumentError(
+                    f"pad(): mode='circular' wraps around at most once: padding ({lo}, {hi}) "
+                    f"of dim {d} must be at most its {kept} (cropped) elements")
+            continue
+        if n + lo + hi < 0:
+            raise InvalidArgumentError(
+                f"pad(): padding ({lo}, {hi}) of dim {d} crops more than its {n} elements "
+                f"(mode={mode!r})")
+        if (lo > 0 or hi > 0) and n == 0:
+            raise InvalidArgumentError(
+                f"pad(): mode={mode!r} cannot pad dim {d} of size 0 (input shape {x.shape})")
+        if mode == "reflect" and builtins.max(lo, hi) > builtins.max(n - 1, 0):
+            raise InvalidArgumentError(
+                f"pad(): mode='reflect' allows padding of at most {n - 1} on dim {d} of size "
+                f"{n}, got ({lo}, {hi})")
+    return pairs
+
+
+def _crop(x: Tensor, pairs) -> Tensor:
+    """Drop ``-lo``/``-hi`` elements where an amount is negative."""
+    if all(lo >= 0 and hi >= 0 for lo, hi in pairs):
+        return x
+    from .indexing import getitem
+
+    return getitem(x, tuple(slice(builtins.max(-lo, 0), n + hi if hi < 0 else None)
+                            for n, (lo, hi) in zip(x.shape, pairs)))
+
+
 def pad(x, pad, mode: str = "constant", value: float | None = None) -> Tensor:
     """Pad ``x`` with PyTorch's convention: ``pad`` lists (left, right) pairs starting from
     the LAST dim, e.g. ``(1, 1, 2, 2)`` pads W by 1 and H by 2 on each side.
 
     ``mode``: ``"constant"`` (fill with ``value``, default 0), ``"reflect"``,
-    ``"replicate"`` or ``"circular"`` (as ``torch.nn.functional.pad``). Shape: each padded
-    dim grows by its two amounts; the VJP crops (constant) or folds the border back.
+    ``"replicate"`` or ``"circular"`` (as ``torch.nn.functional.pad``). Negative amounts
+    crop, in every mode, with PyTorch's meaning: ``constant`` and ``circular`` crop first
+    and then pad (circular wraps around the cropped dim), ``reflect`` and ``replicate``
+    map output index ``o`` to input index ``o - lo`` reflected/clamped into range (so a
+    crop may reach into the new border). Shape: each dim grows by its two amounts.
+
+    Examples
+    --------
+    >>> import autograd_cnn as ac, autograd_cnn.functional as F
+    >>> F.pad(ac.tensor([1.0, 2.0, 3.0]), (-1, 2), mode="replicate").numpy()
+    array([2., 3., 3., 3.], dtype=float32)
     """
+    from ..kernels.conv_dispatch import check_output_size
+
     x = as_tensor(x)
     if mode not in ("constant", "reflect", "replicate", "circular"):
         raise InvalidArgumentError(
             f"pad(): mode must be 'constant', 'reflect', 'replicate' or 'circular', got {mode!r}"
         )
-    if mode != "constant":
-        if value not in (None, 0, 0.0):
-            raise InvalidArgumentError(
-                f"pad(): value={value!r} is only meaningful with mode='constant', got "
-                f"mode={mode!r}"
-            )
-        if not isinstance(pad, (tuple, list)) or len(pad) % 2:
-            raise InvalidArgumentError(f"pad(): expected an even number of values, got {pad!r}")
-        from .conv import pad_nd
-
-        k = len(pad) // 2
-        pairs = tuple((int(pad[2 * (k - 1 - i)]), int(pad[2 * (k - 1 - i) + 1]))
-                      for i in range(k))
-        return pad_nd(x, pairs, mode)
+    if mode != "constant" and value not in (None, 0, 0.0):
+        raise InvalidArgumentError(
+            f"pad(): value={value!r} is only meaningful with mode='constant', got "
+            f"mode={mode!r}"
+        )
     value = 0.0 if value is None else value
     if not isinstance(value, (int, float, np.integer, np.floating)):
         raise InvalidArgumentError(f"pad(): value must be a number, got {value!r}")
-    pad = tuple(int(p) for p in pad)
-    if len(pad) % 2 or len(pad) // 2 > x.ndim:
-        raise InvalidArgumentError(
-            f"pad(): expected an even number of values, at most 2 per dim ({2 * x.ndim}), "
-            f"got {len(pad)}"
-        )
-    if any(p < 0 for p in pad):
-        raise InvalidArgumentError(f"pad(): padding must be non-negative, got {pad}")
-    pairs = [(0, 0)] * x.ndim
-    for k in range(len(pad) // 2):
-        pairs[x.ndim - 1 - k] = (pad[2 * k], pad[2 * k + 1])
-    return _pad(x, pad_width=tuple(pairs), value=value)
+    pairs = _pad_pairs(x, pad, mode)
+    check_output_size(tuple(n + lo + hi for n, (lo, hi) in zip(x.shape, pairs)),
+                      f"pad(): pad={tuple(pad)}")
+    grow = [(builtins.max(lo, 0), builtins.max(hi, 0)) for lo, hi in pairs]
+    crop_first = mode in ("constant", "circular")
+    if crop_first:
+        x = _crop(x, pairs)
+    if mode == "constant":  # also without growth: a new tensor, as PyTorch returns
+        if any(lo or hi for lo, hi in grow) or not any(lo or hi for lo, hi in pairs):
+            x = _pad(x, pad_width=tuple(grow), value=value)
+    elif any(lo or hi for lo, hi in grow):
+        from .conv import pad_nd
+
+        first = next(d for d, (lo, hi) in enumerate(grow) if lo or hi)
+        x = pad_nd(x, tuple(grow[first:]), mode)
+    return x if crop_first else _crop(x, pairs)
 
 
 # ---- flip, tile ----------------------------------------------------------------------
@@ -370,6 +441,9 @@ def tile(x, reps) -> Tensor:
     if any(r < 0 for r in reps):
         raise InvalidArgumentError(f"tile(): repetitions must be non-negative, got {reps}")
     reps = (1,) * (x.ndim - len(reps)) + reps
+    from ..kernels.conv_dispatch import check_output_size
+
+    check_output_size(_tile_shape(x.shape, reps), f"tile(): reps={reps}")
     return _tile(x, reps=reps)
 
 

@@ -16,6 +16,7 @@ from ..creation import get_rng
 from ..errors import InvalidArgumentError, ShapeError
 from ..primitive import Primitive, register
 from ..tensor import Tensor, as_tensor
+from ._common import as_operand
 
 
 def _check_p(p, fn):
@@ -83,12 +84,23 @@ def dropout(input, p: float = 0.5, training: bool = True, inplace: bool = False,
 
 def dropout2d(input, p: float = 0.5, training: bool = True, inplace: bool = False, *,
               seed=None, generator=None) -> Tensor:
-    """Channel dropout: zero whole channels of ``(N, C, H, W)`` (or ``(C, H, W)``) input
-    with probability ``p``, scaling kept channels by ``1 / (1 - p)``."""
+    """Channel dropout: zero whole channels of ``(N, C, H, W)`` input with probability
+    ``p``, scaling kept channels by ``1 / (1 - p)``.
+
+    A 3-D input is read as ``(N, C, L)`` (channel-wise 1-D dropout), as PyTorch 2 does,
+    with PyTorch's warning (older PyTorch read it as an unbatched ``(C, H, W)``).
+    """
     _check_p(p, "dropout2d")
     x = as_tensor(input)
     if x.ndim not in (3, 4):
-        raise ShapeError(f"dropout2d(): input must be (N, C, H, W) or (C, H, W), got {x.shape}")
+        raise ShapeError(f"dropout2d(): input must be (N, C, H, W) or (N, C, L), got {x.shape}")
+    if x.ndim == 3:
+        import warnings
+
+        warnings.warn(
+            "dropout2d(): received a 3-D input; as in PyTorch it is read as (N, C, L) and "
+            "whole channels of length L are dropped (use dropout1d to say so)",
+            UserWarning, stacklevel=2)
     if not training or p == 0.0:
         return x
     return _mask_dropout(x, float(p), x.ndim - 2, seed, generator)
@@ -106,7 +118,7 @@ def _bessel(x, axes, n):
 
 
 def _param(t, c, name, fn):
-    t = as_tensor(t)
+    t = as_operand(t)
     if t.shape != (c,):
         raise ShapeError(f"{fn}(): {name} must have shape ({c},) (one per channel), "
                          f"got {t.shape}")
@@ -226,9 +238,9 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5) -> Ten
             raise ShapeError(f"layer_norm(): {name} must have shape {shape}, "
                              f"got {as_tensor(t).shape}")
     if weight is not None:
-        y = y * as_tensor(weight)
+        y = y * as_operand(weight)
     if bias is not None:
-        y = y + as_tensor(bias)
+        y = y + as_operand(bias)
     return y
 
 

@@ -275,6 +275,28 @@ _pool_gather = register(
 ).defvjp(lambda g, ans, x, idx, nd: pool_scatter(g, idx, x.shape[x.ndim - nd:]), None)
 
 
+def _unpool_impl(v, idx, plane):
+    nd = len(plane)
+    lead = _scatter_shape(v.shape, idx.shape, plane)[: v.ndim - nd]
+    P = math.prod(lead)
+    out, ok = K.plane_scatter_set(v.reshape(P, -1), idx.reshape(P, -1), math.prod(plane))
+    if not ok:
+        raise PoolIndicesError(
+            f"max_unpool: indices must lie in [0, {math.prod(plane)}) for output planes of "
+            f"shape {tuple(plane)}; got values in [{idx.min()}, {idx.max()}]"
+        )
+    return out.reshape(lead + tuple(plane))
+
+
+# Max unpooling keeps one value where indices repeat (overlapping pooling windows), as
+# PyTorch does; its gradient, like PyTorch's, reads the output gradient at every index
+# (a gather), so each repeated entry receives it in full.
+_unpool_scatter = register(
+    Primitive("unpool_scatter", _unpool_impl, category="pool", shape=_scatter_shape,
+              doc="write values into zero planes at flat indices, one per position")
+).defvjp(lambda g, ans, v, idx, plane: pool_gather(g, idx, len(plane)), None)
+
+
 def pool_scatter(values, indices, plane) -> Tensor:
     """Zero planes of spatial shape ``plane`` with ``values`` added at flat ``indices``.
 
@@ -447,10 +469,12 @@ def _avg_pool(nd, input, kernel_size, stride, padding, ceil_mode, count_include_
     _check_input(x, nd, fn)
     k, s, p, _ = _window_args(fn, nd, kernel_size, stride, padding, 1)
     if divisor_override is not None and (
-        not isinstance(divisor_override, (int, np.integer)) or divisor_override <= 0
-    ):
+        isinstance(divisor_override, bool) or not isinstance(divisor_override, (int, np.integer))
+        or divisor_override == 0
+    ):  # any non-zero int, a negative one too (as PyTorch)
         raise InvalidArgumentError(
-            f"{fn}(): divisor_override must be a positive int or None, got {divisor_override!r}"
+            f"{fn}(): divisor_override must be a non-zero int or None, got "
+            f"{divisor_override!r}"
         )
     params = dict(kernel_size=k, stride=s, padding=p, ceil_mode=bool(ceil_mode),
                   count_include_pad=bool(count_include_pad),
@@ -523,6 +547,9 @@ def _adaptive_size(x: Tensor, output_size, nd: int, fn: str) -> tuple:
     for i, n in enumerate(x.shape[-nd:]):
         if n < 1:
             raise PoolShapeError(f"{fn}(): input spatial dim {i} is empty (shape {x.shape})")
+    from ..kernels.conv_dispatch import check_output_size
+
+    check_output_size(x.shape[:-nd] + out, f"{fn}(): output_size={output_size!r}")
     return out
 
 
@@ -588,7 +615,11 @@ def _max_unpool(nd, input, indices, kernel_size, stride, padding, output_size):
                 )
     if any(v < 1 for v in size):
         raise PoolShapeError(f"{fn}(): output size {size} is empty")
-    return pool_scatter(x, idx.astype(np.int64) if idx.dtype != np.int64 else idx, size)
+    from ..kernels.conv_dispatch import check_output_size
+
+    check_output_size(x.shape[:-nd] + size, f"{fn}(): output_size={output_size!r}")
+    idx = idx.astype(np.int64) if idx.dtype != np.int64 else idx
+    return _unpool_scatter(x, idx, plane=tuple(int(v) for v in size))
 
 
 def max_unpool1d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
@@ -601,8 +632,10 @@ def max_unpool2d(input, indices, kernel_size, stride=None, padding=0, output_siz
     zero planes. ``input, indices: (N, C, H, W)`` -> ``(N, C, H_out, W_out)``, by default
     ``H_out = (H - 1) * stride - 2 * padding + kernel_size``.
 
-    Differs from PyTorch only where indices repeat (overlapping pooling windows): values
-    landing on the same position are added here, where PyTorch keeps one of them.
+    Where indices repeat (overlapping pooling windows), one value is kept, as in
+    PyTorch: the last in flattened order (from ``max_pool2d`` the repeats carry the same
+    value). The gradient of ``input`` is the output gradient read at ``indices``, so every
+    repeated entry receives it (PyTorch's rule too).
     """
     return _max_unpool(2, input, indices, kernel_size, stride, padding, output_size)
 

@@ -127,6 +127,10 @@ def _count_of(x, axis, dtype, minus=0, floor=0):
 def _reduce_args(x, dim, axis, keepdim, keepdims, fn):
     x = as_tensor(x)
     axes = normalize_axis(resolve_dim(dim, axis, fn), x.ndim, "dim")
+    # ``dim=()`` reduces over every dim, as in PyTorch (NumPy's ``axis=()`` over none);
+    # a 0-d tensor's only dim (0 or -1) is all of it.
+    if axes == () or (axes is not None and x.ndim == 0):
+        axes = None
     kd = bool(keepdim or keepdims)
     return x, axes, kd
 
@@ -147,10 +151,21 @@ def mean(x, dim=None, keepdim=False, *, axis=None, keepdims=False) -> Tensor:
 def var(x, dim=None, keepdim=False, *, correction=1, unbiased=None, axis=None,
         keepdims=False) -> Tensor:
     """Variance over ``dim`` with Bessel's ``correction`` (default 1, as PyTorch;
-    NumPy's default corresponds to ``correction=0``)."""
+    NumPy's default corresponds to ``correction=0``; None means the default).
+
+    ``var(x, True)`` / ``var(x, False)`` is PyTorch's ``var(input, unbiased)`` overload.
+    """
+    if isinstance(dim, (bool, np.bool_)):  # torch.var(input, unbiased)
+        if unbiased is not None:
+            from ..errors import InvalidArgumentError
+
+            raise InvalidArgumentError("var(): unbiased given twice (positionally and by name)")
+        dim, unbiased = None, bool(dim)
     x, axes, kd = _reduce_args(x, dim, axis, keepdim, keepdims, "var")
     if unbiased is not None:
         correction = 1 if unbiased else 0
+    elif correction is None:
+        correction = 1
     centered = x - _mean(x, axis=axes, keepdims=True)
     dof = _count_of(x, axes, x.dtype, minus=correction)
     return _sum(centered * centered, axis=axes, keepdims=kd) / dof
@@ -158,7 +173,8 @@ def var(x, dim=None, keepdim=False, *, correction=1, unbiased=None, axis=None,
 
 def std(x, dim=None, keepdim=False, *, correction=1, unbiased=None, axis=None,
         keepdims=False) -> Tensor:
-    """Standard deviation: ``sqrt(var(...))`` with the same arguments."""
+    """Standard deviation: ``sqrt(var(...))`` with the same arguments (also PyTorch's
+    ``std(input, unbiased)`` overload)."""
     from .elementwise import sqrt
 
     return sqrt(var(x, dim, keepdim, correction=correction, unbiased=unbiased, axis=axis,
@@ -213,7 +229,6 @@ amin = min
 
 from .logic import argmax, argmin  # noqa: E402,F401  (index reductions live with logic)
 
-
 # ---- logsumexp, softmax, log_softmax -------------------------------------------------
 
 
@@ -246,12 +261,16 @@ def logsumexp(x, dim=None, keepdim=False, *, axis=None, keepdims=False) -> Tenso
 
 
 def _softmax_impl(x, axis):
+    if x.size == 0:  # a zero-length dim (or another empty one): nothing to normalize
+        return np.empty_like(x)
     z = x - np.max(x, axis=axis, keepdims=True)
     e = np.exp(z)
     return e / np.sum(e, axis=axis, keepdims=True)
 
 
 def _log_softmax_impl(x, axis):
+    if x.size == 0:
+        return np.empty_like(x)
     z = x - np.max(x, axis=axis, keepdims=True)
     return z - np.log(np.sum(np.exp(z), axis=axis, keepdims=True))
 
@@ -263,18 +282,18 @@ def _axis_shape(shape, axis):
 
 _softmax = register(
     Primitive("softmax", _softmax_impl, category="reduce", shape=_axis_shape, saves_output=True)
-).defvjp(lambda g, ans, x, axis: ans * (g - sum(g * ans, axis, keepdim=True)))
+).defvjp(lambda g, ans, x, axis: _activation_grads().softmax_grad(g, ans, axis=axis))
 
 _log_softmax = register(
     Primitive("log_softmax", _log_softmax_impl, category="reduce", shape=_axis_shape,
               saves_output=True)
-).defvjp(lambda g, ans, x, axis: g - _exp(ans) * sum(g, axis, keepdim=True))
+).defvjp(lambda g, ans, x, axis: _activation_grads().log_softmax_grad(g, ans, axis=axis))
 
 
-def _exp(t):
-    from .elementwise import exp
+def _activation_grads():
+    from . import activation_grads
 
-    return exp(t)
+    return activation_grads
 
 
 def _one_axis(x, dim, axis, fn):
@@ -284,13 +303,32 @@ def _one_axis(x, dim, axis, fn):
     return normalize_axis(d, x.ndim, "dim")[0] if x.ndim else 0
 
 
-def softmax(x, dim=-1, *, axis=None) -> Tensor:
-    """``exp(x) / sum(exp(x))`` along ``dim`` (default last); stable for any magnitude."""
+def _cast_first(x, dtype, fn):
+    from ..errors import DTypeError
+    from ..tensor import to_dtype
+    from .elementwise import astype
+
     x = as_tensor(x)
+    if dtype is None:
+        return x
+    dt = to_dtype(dtype, f"{fn}(): dtype")
+    if dt.kind != "f":
+        raise DTypeError(f"{fn}(): dtype must be a floating dtype, got {dt}")
+    return astype(x, dt)
+
+
+def softmax(x, dim=-1, *, dtype=None, axis=None) -> Tensor:
+    """``exp(x) / sum(exp(x))`` along ``dim`` (default last); stable for any magnitude.
+
+    ``dtype``: cast ``x`` to it first (as PyTorch, e.g. float32 logits computed in
+    float64). Shape: that of ``x``; a zero-length ``dim`` gives an empty result.
+    """
+    x = _cast_first(x, dtype, "softmax")
     return _softmax(x, axis=_one_axis(x, dim, axis, "softmax"))
 
 
-def log_softmax(x, dim=-1, *, axis=None) -> Tensor:
-    """``x - logsumexp(x)`` along ``dim``; stable for logits of +-1e4 in float32."""
-    x = as_tensor(x)
+def log_softmax(x, dim=-1, *, dtype=None, axis=None) -> Tensor:
+    """``x - logsumexp(x)`` along ``dim``; stable for logits of +-1e4 in float32.
+    ``dtype`` as in :func:`softmax`."""
+    x = _cast_first(x, dtype, "log_softmax")
     return _log_softmax(x, axis=_one_axis(x, dim, axis, "log_softmax"))

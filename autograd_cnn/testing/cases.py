@@ -337,8 +337,8 @@ def _reduction_case(name, fn, unique=False, min_dims=0):
 
 _reduction_case("sum", ops.sum)
 _reduction_case("mean", ops.mean)
-_reduction_case("max", ops.max, unique=True)
-_reduction_case("min", ops.min, unique=True)
+_reduction_case("max", ops.amax, unique=True)
+_reduction_case("min", ops.amin, unique=True)
 _reduction_case("logsumexp", ops.logsumexp)
 
 

@@ -1,5 +1,6 @@
 """Drawn cases for the non-differentiable primitives (comparisons, logic, ``sign``,
-``argmax``) and the index-tensor primitives (``gather``, ``scatter_add``, ``nll_loss``).
+``argmax``, ``numel``, ``full``, ``dropout_mask``), the activation-gradient primitives and
+the ``nll_loss`` pair.
 
 A case of a non-differentiable primitive uses it inside a differentiable expression
 (``where(a > b, a, b)``), so that gradient checks still have something to check and a
@@ -10,9 +11,9 @@ import numpy as np
 from hypothesis import strategies as st
 
 from .. import ops
-from ..ops import gather as G
 from ..ops import logic as L
 from ..ops import loss
+from ..ops import sorting as G
 from ..tensor import Tensor
 from .cases import EVEN_LATTICE, ODD_LATTICE, Case, register_case
 from .strategies import broadcastable_shapes, shapes, tensors
@@ -62,34 +63,6 @@ _arg_case("argmin", L.argmin)
 
 
 @st.composite
-def _index_along(draw, shape, dim, size):
-    idx_shape = tuple(draw(st.integers(1, n)) if d != dim else draw(st.integers(1, 4))
-                      for d, n in enumerate(shape))
-    return Tensor(np.asarray(draw(st.lists(st.integers(0, size - 1), min_size=int(
-        np.prod(idx_shape)), max_size=int(np.prod(idx_shape))))).reshape(idx_shape))
-
-
-@register_case("gather")
-@st.composite
-def _gather(draw):
-    shape = draw(shapes(min_dims=1))
-    dim = draw(st.integers(0, len(shape) - 1))
-    x = draw(tensors(shape=shape))
-    index = draw(_index_along(shape, dim, shape[dim]))
-    return Case(lambda t: G.gather(t, dim, index), (x,), f"dim={dim} index={index.shape}")
-
-
-@register_case("scatter_add")
-@st.composite
-def _scatter_add(draw):
-    shape = draw(shapes(min_dims=1))
-    dim = draw(st.integers(0, len(shape) - 1))
-    index = draw(_index_along(shape, dim, shape[dim]))
-    src = draw(tensors(shape=index.shape))
-    return Case(lambda s: G.scatter_add(s, index, dim, shape), (src,), f"dim={dim}")
-
-
-@st.composite
 def _nll_args(draw):
     n, c = draw(st.integers(1, 4)), draw(st.integers(1, 4))
     logp = draw(tensors(shape=(n, c)))
@@ -121,7 +94,7 @@ def _nll_backward(draw):
         from ..tape import enable_grad, gradients
 
         with enable_grad():  # gradcheck's finite differences run without recording
-            lp2 = lp if lp.requires_grad else Tensor(lp.numpy(), requires_grad=True)
+            lp2 = lp if lp.requires_grad else lp.detach().requires_grad_()
             out = loss.nll_loss(lp2 * lp2, target, weight, reduction=reduction)
             (gl,) = gradients(out, [lp2], grad_outputs=g, create_graph=True)
         return gl
@@ -154,3 +127,31 @@ def _full(draw):
     value = draw(st.sampled_from([0.0, 1.0, -2.5]))
     return Case(lambda t: t * L.full_like_shape(t.shape, value, t.dtype) + t, (x,),
                 f"value={value}")
+
+
+def _grad_case(name, fn, y_elements=None, axis=False):
+    @st.composite
+    def strat(draw):
+        shape = draw(shapes(min_dims=1 if axis else 0))
+        g = draw(tensors(shape=shape))
+        y = draw(tensors(shape=shape, elements=y_elements))
+        if axis:
+            ax = draw(st.integers(0, len(shape) - 1))
+            return Case(lambda a, b: fn(a, b, axis=ax), (g, y), f"{name} axis={ax}")
+        return Case(fn, (g, y), name)
+
+    register_case(name, strat())
+
+
+def _register_grad_cases():
+    from ..ops import activation_grads as A
+    from .cases import POSITIVE
+
+    _grad_case("tanh_grad", A.tanh_grad)
+    _grad_case("sigmoid_grad", A.sigmoid_grad)
+    _grad_case("relu_grad", A.relu_grad, y_elements=ODD_LATTICE)
+    _grad_case("log_softmax_grad", A.log_softmax_grad, y_elements=POSITIVE, axis=True)
+    _grad_case("softmax_grad", A.softmax_grad, axis=True)
+
+
+_register_grad_cases()

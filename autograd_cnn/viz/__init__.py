@@ -37,6 +37,7 @@ from .cli import add_graph_command as add_graph_command
 from .drawing import draw
 from .emit import Graph
 from .graph import _compute_gradients as _compute_gradients
+from .ir_drawing import side_by_side
 from .labels import escape_label, op_label
 from .rendering import FORMATS, dot_available, render, to_dot
 from .stats import GradStats
@@ -53,6 +54,7 @@ __all__ = [
     "Graph",
     "GradStats",
     "draw",
+    "side_by_side",
     "render",
     "to_dot",
     "dot_available",

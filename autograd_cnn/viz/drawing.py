@@ -54,9 +54,12 @@ def draw(
 
     Parameters
     ----------
-    output : Tensor or sequence of Tensor
+    output : Tensor, sequence of Tensor, or Graph
         The result(s) whose history is drawn; any shape (a non-scalar output is
-        differentiated against a gradient of ones when ``backward`` is set).
+        differentiated against a gradient of ones when ``backward`` is set). A traced
+        :class:`~autograd_cnn.graph.Graph` is drawn from its IR (its backward nodes, if
+        any, beside the forward ones); ``backward``, ``params`` and ``grads`` do not
+        apply to it.
     backward : bool or "both"
         False: the forward graph. True: the graph of the gradient computation, recorded
         by running the VJPs with ``create_graph=True`` (gradients of ``output`` with
@@ -112,6 +115,14 @@ def draw(
     >>> g.info["backward_ops"] > 0
     True
     """
+    from ..graph import Graph as IRGraph
+
+    if isinstance(output, IRGraph):  # a traced graph: drawn from the IR
+        from .ir_drawing import draw_graph
+
+        return draw_graph(output, show_shapes=show_shapes, group_modules=group_modules,
+                          collapse=collapse, rankdir=rankdir, max_nodes=max_nodes,
+                          title=title)
     outputs = _as_outputs(output)
     if isinstance(backward, (bool, np.bool_)):
         backward = bool(backward)
@@ -176,19 +187,31 @@ def draw(
                               _small(f"{_fmt_shape(g.shape)} {g.dtype}"))
         b.edges.append((src.key, v.key, {"shape": g.shape, "input": 0}))
 
+    return _lay_out(b, collapse=collapse, show_shapes=show_shapes, max_nodes=max_nodes,
+                    group_modules=group_modules, both=backward == "both", rankdir=rankdir,
+                    title=title)
+
+
+def _lay_out(b: _Builder, *, collapse, show_shapes, max_nodes, group_modules, both, rankdir,
+             title) -> Graph:
+    """Fold, truncate, cluster and emit the collected vertices (tape and IR drawings)."""
     vertices, edges = _collapse(b, collapse, show_shapes)
     vertices, edges, hidden = _truncate(vertices, edges, max_nodes, b)
-    _assign_clusters(vertices, edges, group_modules, both=backward == "both")
-    graph = _emit(vertices, edges, rankdir, title, show_shapes, both=backward == "both",
-                  correspondence=backward == "both", b=b)
+    _assign_clusters(vertices, edges, group_modules, both=both)
+    graph = _emit(vertices, edges, rankdir, title, show_shapes, both=both,
+                  correspondence=both, b=b)
+
+    def count(*kinds, side=None):
+        return sum(1 for v in vertices if v.kind in kinds and side in (None, v.side))
+
     graph.info = {
-        "ops": sum(1 for v in vertices if v.kind == "op" and v.side == "fwd"),
-        "backward_ops": sum(1 for v in vertices if v.kind == "op" and v.side == "bwd"),
-        "leaves": sum(1 for v in vertices if v.kind in ("parameter", "input")),
-        "constants": sum(1 for v in vertices if v.kind == "constant"),
-        "saved": sum(1 for v in vertices if v.kind == "saved"),
-        "sinks": sum(1 for v in vertices if v.kind == "sink"),
-        "groups": sum(1 for v in vertices if v.kind == "group"),
+        "ops": count("op", side="fwd"),
+        "backward_ops": count("op", side="bwd"),
+        "leaves": count("parameter", "input"),
+        "constants": count("constant"),
+        "saved": count("saved"),
+        "sinks": count("sink"),
+        "groups": count("group"),
         "nodes": len(vertices),  # the "... more nodes" marker is among them
         "hidden": hidden,
     }

@@ -55,7 +55,8 @@ def _bold(text: str) -> str:
 
 
 def _fmt_shape(shape) -> str:
-    shape = tuple(int(s) for s in shape)
+    # symbolic dims of traced graphs (``N``) print by name
+    shape = tuple(s if hasattr(s, "scale") else int(s) for s in shape)
     return "(" + ", ".join(str(s) for s in shape) + ("," if len(shape) == 1 else "") + ")"
 
 
