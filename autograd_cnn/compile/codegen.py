@@ -127,6 +127,15 @@ def _expr(op: str, a: list[str], params: dict, out_dtype, in_dtypes) -> str:
         return f"(not bool({x}))"
     if op == "sign":
         return f"np.sign({x})"
+    # the activations' VJP primitives (ops/activation_grads.py), rounded as NumPy does
+    one = _typed("1", out_dtype)
+    if op == "tanh_grad":  # g * (1 - y*y)
+        yy = _typed(y + " * " + y, out_dtype)
+        return x + " * " + _typed(one + " - " + yy, out_dtype)
+    if op == "sigmoid_grad":  # g * y * (1 - y)
+        return _typed(x + " * " + y, out_dtype) + " * " + _typed(one + " - " + y, out_dtype)
+    if op == "relu_grad":  # where(x > 0, g, 0)
+        return f"({x} if {y} > 0 else {_typed('0', out_dtype)})"
     raise CompileError(f"codegen: no scalar form for primitive {op!r}")
 
 
@@ -135,7 +144,7 @@ FUSIBLE = frozenset({
     "add", "sub", "mul", "div", "eq", "ne", "lt", "le", "gt", "ge", "exp", "log", "sqrt",
     "tanh", "abs", "neg", "pow", "maximum", "minimum", "relu", "sigmoid", "leaky_relu",
     "softplus", "clip", "astype", "where", "logical_and", "logical_or", "logical_not",
-    "sign",
+    "sign", "tanh_grad", "sigmoid_grad", "relu_grad",
 })
 #: Reductions a fused group may end with (accumulated inside its loops, in float64).
 #: Only ``sum_to``, the VJP of broadcasting (bias gradients): its result is a gradient.
