@@ -154,7 +154,7 @@ class _Entry:
             if self.train:
                 self._build_train(call, examples, module, g_fwd, params, env)
             else:
-                self._build_forward(concretize(g_fwd, env) if env else g_fwd)
+                self._build_forward(_simplify(concretize(g_fwd, env) if env else g_fwd))
         finally:
             _restore(snap)
         self.out_tree = g_fwd.out_tree
@@ -208,6 +208,7 @@ class _Entry:
                       name=_name(self.cf.fn))
         if env:
             g = concretize(g, env)
+        g = _simplify(g)
         n_out = len(g_fwd.outputs)
         seeds = g.inputs[n_tensors:]
         for v, w in zip(g.inputs, g_fwd.inputs):
@@ -297,6 +298,15 @@ class _Eager:
     def memory_plan(self):
         """No plan: this signature runs eagerly."""
         raise CompileError(f"this signature runs eagerly (not compiled: {self.error})")
+
+
+#: Rewrites applied before lowering (graph/passes.py): no ``contractions`` (an einsum is
+#: slower than the matmul it replaces here) and no ``fold_batchnorm`` (train graphs).
+SIMPLIFY = ("dce", "fold_constants", "identities", "cse", "dce")
+
+
+def _simplify(g):
+    return g.simplify(passes=SIMPLIFY) if SIMPLIFY else g
 
 
 def _static_key(a, what):
