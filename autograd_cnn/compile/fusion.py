@@ -101,10 +101,32 @@ def is_fusible(node) -> bool:
     return all(_concrete(v.shape) and v.dtype.name in _DTYPES for v in node.inputs)
 
 
-def keep_shape(node):
-    """The keepdims-form shape of a reduction node's result (None: not fusible)."""
+def final_values(nodes) -> set[int]:
+    """Ids of values that no arithmetic reads: nothing in ``nodes`` reads them, or only
+    reshapes that nothing reads (gradient outputs, such as ``reshape(sum(g))``)."""
+    readers: dict[int, list] = {}
+    for n in nodes:
+        for v in n.inputs:
+            readers.setdefault(id(v), []).append(n)
+    out = set()
+    for n in nodes:
+        v = n.outputs[0]
+        rs = readers.get(id(v), [])
+        if all(r.op == "reshape" and not readers.get(id(r.outputs[0])) for r in rs):
+            out.add(id(v))
+    return out
+
+
+def keep_shape(node, final=frozenset()):
+    """The keepdims-form shape of a reduction node's result (None: not fusible).
+
+    ``sum_to`` always fuses; ``sum``/``mean`` fuse when their result is final (see
+    :func:`final_values`: a gradient output, where a differently rounded sum cannot be
+    amplified by later arithmetic) or when :data:`REDUCTIONS` enables them."""
     x = node.inputs[0]
-    if node.op not in REDUCTIONS or x.ndim == 0 or not _concrete(x.shape):
+    allowed = node.op in REDUCTIONS or (node.op in ("sum", "mean")
+                                        and id(node.outputs[0]) in final)
+    if not allowed or x.ndim == 0 or not _concrete(x.shape):
         return None
     if x.dtype.name not in ("float32", "float64"):
         return None
@@ -147,6 +169,7 @@ def fuse(nodes, *, enabled=True, min_size=2):
             if g is not None and g is not target:
                 g.read_outside = True
 
+    final = final_values(nodes)
     for n in nodes:
         if is_fusible(n):
             cands = {id(member_of[id(v)]): member_of[id(v)] for v in n.inputs
@@ -172,7 +195,7 @@ def fuse(nodes, *, enabled=True, min_size=2):
             pos[id(n.outputs[0])] = target.pos
             member_of[id(n.outputs[0])] = group_of[id(n.outputs[0])] = target
             continue
-        keep = keep_shape(n)
+        keep = keep_shape(n, final)
         if keep is not None:
             x = n.inputs[0]
             g = member_of.get(id(x))
