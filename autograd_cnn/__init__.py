@@ -38,6 +38,7 @@ from .device import register_modules as _register_modules  # noqa: E402
 
 _register_modules(amp)  # import autograd_cnn.backends.cudnn, autograd_cnn.cuda.amp ...
 from . import viz  # graph rendering: viz.draw, viz.render
+from .compile import compile  # noqa: A004  (ac.compile: fused, planned kernels)
 from . import onnx  # ONNX export/import (loads the optional onnx package on first use)
 from .serialization import load, save
 from .summary import count_macs, count_parameters, summary

@@ -201,3 +201,10 @@ class DeviceUnavailableError(AutogradCNNError, RuntimeError):
 class OptionalDependencyError(AutogradCNNError, ImportError):
     """A feature needs a package that is not installed (Pillow or matplotlib for
     ``save_image``); the message says which."""
+
+
+# ---- compile ---------------------------------------------------------------------------
+
+
+class CompileFallbackWarning(UserWarning):
+    """``ac.compile(..., fallback=True)`` could not compile a call and runs it eagerly."""

@@ -21,6 +21,7 @@ SECTIONS = [
                                   "manual_seed"]),
     ("The tape", ac, ["no_grad", "enable_grad", "gradients", "grad", "value_and_grad", "vjp",
                       "hvp"]),
+    ("Compile", ac, ["compile"]),
 ]
 
 

@@ -1,0 +1,330 @@
+"""Lowering a scheduled node list to a flat program of closures, and running it.
+
+A :class:`Program` owns a list of *slots* (one per value) and a list of steps; each step
+is a closure over slot numbers that calls a primitive's array implementation directly
+(``prim.impl``: NumPy or a library kernel), or a generated fused kernel. Running it is a
+plain loop: no tensors, no tape, no registry lookups, no shape rules. Slots are cleared
+after their last reader, so memory is released as early as in eager code.
+
+What is decided once, at lowering time: each conv-family node's algorithm (the measured
+per-shape choice ``algorithm="auto"`` would make on every call), which values live in
+the run's arena (:mod:`.memory`), and the fused kernels (:mod:`.codegen`).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..kernels import conv_dispatch as K
+from ..primitive import REGISTRY
+from . import codegen
+from .fusion import FusionGroup, finish
+from .memory import Lifetimes, assign_offsets, nbytes
+
+#: Ops whose result is always a new array (never a view of an operand).
+_FRESH_CATEGORIES = {"conv", "pool", "linalg", "loss"}
+_FRESH_OPS = (codegen.FUSIBLE - {"astype"}) | {
+    "log_softmax", "softmax", "logsumexp", "sum", "mean", "max", "min", "argmax", "argmin",
+    "dropout_mask", "full", "numel", "concatenate", "pad", "tile", "gather", "scatter_add",
+    "index_add"}
+
+
+def _fresh(op: str) -> bool:
+    prim = REGISTRY[op]
+    return not prim.is_view and (op in _FRESH_OPS or prim.category in _FRESH_CATEGORIES)
+
+
+def choose_conv_algorithm(node) -> dict:
+    """``node.params`` with ``algorithm="auto"`` replaced by the choice for its shapes."""
+    p = dict(node.params)
+    if p.get("algorithm", "auto") != "auto":
+        return p
+    x, w = node.inputs[0].shape, node.inputs[1].shape
+    if node.op == "conv":
+        alg = K.choose_algorithm("conv", x, w, p["stride"], p["padding"], p["groups"],
+                                 p["dilation"])
+    elif node.op == "conv_transpose":
+        alg = K.choose_algorithm("conv_transpose", node.outputs[0].shape, w, p["stride"],
+                                 p["padding"], p["groups"], p["dilation"])
+    else:  # conv_weight_grad: the second operand is the output gradient
+        w_shape = node.outputs[0].shape
+        alg = K.choose_algorithm("conv_weight_grad", x, w_shape, p["stride"], p["padding"],
+                                 p["groups"], p["dilation"])
+    p["algorithm"] = alg
+    return p
+
+
+def _impl_step(impl, ins, outs, params):
+    if len(outs) == 2:
+        o0, o1 = outs
+
+        def step(S):
+            r, a = impl(*[S[i] for i in ins], **params)
+            S[o0] = r if type(r) is np.ndarray else np.asarray(r)
+            S[o1] = np.asarray(a)
+    else:
+        (o0,) = outs
+
+        def step(S):
+            r = impl(*[S[i] for i in ins], **params)
+            S[o0] = r if type(r) is np.ndarray else np.asarray(r)
+    return step
+
+
+def _matmul_step(ins, o):
+    a, b = ins
+
+    def step(S):
+        np.matmul(S[a], S[b], out=S[o])
+    return step
+
+
+def _one_blas_thread(step):
+    """``step`` with BLAS on one thread: a small GEMM right after a Numba parallel region
+    otherwise fights the Numba pool for the cores (measured 8-80 ms instead of 0.3 ms on
+    2 cores; the conv kernels apply the same rule, see ``conv_dispatch._limits``)."""
+    libs = K._blas_controllers()
+    if not libs:
+        return step
+
+    def wrapped(S):
+        prev = [c.get_num_threads() for c in libs]
+        for c, n in zip(libs, prev):
+            if n > 1:
+                c.set_num_threads(1)
+        try:
+            step(S)
+        finally:
+            for c, n in zip(libs, prev):
+                if n > 1:
+                    c.set_num_threads(n)
+    return wrapped
+
+
+def _matmul_flops(node) -> float:
+    a = node.inputs[0].shape
+    out = node.outputs[0].shape
+    k = a[-1] if len(a) else 1
+    return 2.0 * math.prod(out) * k
+
+
+def _group_step(group, kernel, slot, planned):
+    dims = tuple(int(s) for s in group.shape)
+    ins = [slot[id(v)] for v in group.inputs]
+    stores = [(slot[id(v)], id(v) in planned, tuple(v.shape), v.dtype) for v in group.outputs]
+    reds = []
+    for n, keep in zip(group.reductions, group.keep_shapes):
+        out = n.outputs[0]
+        count = math.prod(group.shape) // max(1, math.prod(keep))
+        reds.append((slot[id(out)], keep, tuple(out.shape), out.dtype,
+                     count if n.op == "mean" else None))
+
+    def step(S):
+        args = [S[i] for i in ins]
+        outs = []
+        for s, is_planned, shape, dtype in stores:
+            if is_planned:
+                outs.append(S[s])
+            else:
+                buf = np.empty(shape, dtype)
+                S[s] = buf
+                outs.append(buf)
+        accs = [np.zeros(r[1], np.float64) for r in reds]
+        kernel(*dims, *args, *outs, *accs)
+        for (s, _, shape, dtype, count), acc in zip(reds, accs):
+            res = acc.reshape(shape)
+            if count is not None:
+                res = res / count if count else np.full(shape, np.nan)
+            S[s] = res.astype(dtype)
+    return step
+
+
+class Program:
+    """A lowered node list: ``run(arrays) -> (outputs, arena)``.
+
+    Parameters
+    ----------
+    items : list of Node or FusionGroup
+        The schedule (from :func:`.fusion.fuse`).
+    inputs : list of Value
+        Values given to :meth:`run`, in order.
+    outputs : list of Value
+        Values returned by :meth:`run`, in order.
+    escaping : list of Value
+        Outputs that outlive the run's arena (handed to the caller); the others
+        returned values (saved for a backward pass) may live in the arena.
+    consts : list of Value
+        Constants read by the program.
+    tuner : autotune.Tuner, optional
+        Measures each conv-family node's algorithms (else the per-shape rule decides).
+    """
+
+    def __init__(self, items, inputs, outputs, escaping, consts, name="program", tuner=None):
+        self.name = name
+        self.tuner = tuner
+        self.algorithms = []  # (conv-family node, chosen algorithm)
+        self.items = finish(list(items), {id(v) for v in outputs})
+        self.inputs, self.outputs = list(inputs), list(outputs)
+        self.slot: dict[int, int] = {}
+        self.values = []
+
+        def slot_of(v):
+            if id(v) not in self.slot:
+                self.slot[id(v)] = len(self.values)
+                self.values.append(v)
+            return self.slot[id(v)]
+
+        for v in self.inputs:
+            slot_of(v)
+        used_consts = []
+        for v in consts:
+            slot_of(v)
+            used_consts.append(v)
+        info = []  # per item: defs, uses, aliases
+        for it in self.items:
+            if isinstance(it, FusionGroup):
+                defs = list(it.outputs) + [n.outputs[0] for n in it.reductions]
+                uses = list(it.inputs)
+                aliases = []
+            else:
+                defs = list(it.outputs)
+                uses = list(it.inputs)
+                aliases = [] if _fresh(it.op) else [(it.outputs[0], v) for v in it.inputs]
+            for v in defs + uses:  # members' scalar values need no slot
+                slot_of(v)
+            info.append((defs, uses, aliases))
+        self.life = Lifetimes(info, self.outputs)
+        escape_roots = {self.life.root(id(v)) for v in escaping if id(v) in self.life.parent}
+        # arena candidates: values compiled code writes into memory it is handed
+        cands = []
+        for it in self.items:
+            if isinstance(it, FusionGroup):
+                cands += list(it.outputs)
+            elif it.op == "matmul" and it.inputs[0].ndim >= 2 and it.inputs[1].ndim >= 2 \
+                    and it.outputs[0].dtype.kind == "f":
+                cands.append(it.outputs[0])
+        self.planned = {}
+        bufs = []
+        for v in cands:
+            r = self.life.root(id(v))
+            if r in escape_roots or r != id(v):
+                continue
+            lo, hi = self.life.span(v)
+            bufs.append((id(v), nbytes(v), lo, hi))
+            self.planned[id(v)] = v
+        self.offsets, self.arena_bytes = assign_offsets(bufs)
+        self.planned_sum = sum(b[1] for b in bufs)
+        self.buffer_count = len(bufs)
+        self._estimate_peak(info)
+        # steps, and the slots each step releases
+        last: dict[int, int] = {}
+        for t, (defs, uses, _) in enumerate(info):
+            for v in defs + uses:
+                last[self.slot[id(v)]] = t
+        keep = {self.slot[id(v)] for v in self.outputs} | {self.slot[id(v)] for v in inputs}
+        clear = [[] for _ in self.items]
+        for s, t in last.items():
+            if s not in keep:
+                clear[t].append(s)
+        self.steps = []
+        for it, clr in zip(self.items, clear):
+            self.steps.append((self._lower(it), tuple(clr)))
+        self.template = [None] * len(self.values)
+        for v in used_consts:
+            self.template[self.slot[id(v)]] = v.data
+        self._free_arenas: list = []
+        self.out_slots = [self.slot[id(v)] for v in self.outputs]
+        self.n_in = len(self.inputs)
+
+    # -- lowering -----------------------------------------------------------------------
+    def _lower(self, it):
+        slot = self.slot
+        if isinstance(it, FusionGroup):
+            kernel = codegen.kernel_for(codegen.generate(it))
+            return _group_step(it, kernel, slot, self.planned)
+        ins = [slot[id(v)] for v in it.inputs]
+        outs = [slot[id(v)] for v in it.outputs]
+        if it.op == "matmul":
+            step = (_matmul_step(ins, outs[0]) if id(it.outputs[0]) in self.planned
+                    else _impl_step(np.matmul, ins, outs, {}))
+            return _one_blas_thread(step) if _matmul_flops(it) < K.BLAS_MIN_FLOPS else step
+        params = it.params
+        if it.op in ("conv", "conv_transpose", "conv_weight_grad"):
+            params = choose_conv_algorithm(it)
+            if self.tuner is not None:
+                params = self.tuner.choose(it, params)
+            self.algorithms.append((it, params["algorithm"]))
+        return _impl_step(REGISTRY[it.op].impl, ins, outs, params)
+
+    def _estimate_peak(self, info):
+        """Planned peak: the arena plus the most bytes of unplanned results alive at once."""
+        events = []
+        out_ids = {id(v) for v in self.outputs}
+        for defs, _, _ in info:
+            for v in defs:
+                if id(v) in self.planned:
+                    continue
+                if self.life.root(id(v)) != id(v):
+                    continue  # an alias owns no bytes
+                lo, hi = self.life.span(v)
+                events.append((lo, nbytes(v)))
+                events.append((hi + 1, -nbytes(v)))
+        live = peak = 0
+        for _, d in sorted(events, key=lambda e: (e[0], e[1])):
+            live += d
+            peak = max(peak, live)
+        self.peak_bytes = self.arena_bytes + peak
+        self.saved_bytes = self.arena_bytes + sum(
+            nbytes(v) for v in self.outputs if id(v) in out_ids and id(v) in self.life.first
+            and id(v) not in self.planned and self.life.root(id(v)) == id(v))
+
+    # -- running ------------------------------------------------------------------------
+    def _arena(self):
+        if self._free_arenas:
+            return self._free_arenas.pop()
+        buf = np.empty(max(self.arena_bytes, 1), np.uint8)
+        views = list(self.template)
+        for k, off in self.offsets.items():
+            v = self.planned[k]
+            n = nbytes(v)
+            views[self.slot[k]] = buf[off:off + n].view(v.dtype).reshape(v.shape)
+        return buf, views
+
+    def release(self, arena):
+        """Give a run's arena back for reuse (once nothing reads its buffers)."""
+        if arena is not None and len(self._free_arenas) < 4:
+            self._free_arenas.append(arena)
+
+    def run(self, arrays):
+        """Run on ``arrays`` (one per input). Returns (outputs, arena); the arena holds
+        the non-escaping outputs' memory: pass it to :meth:`release` when done."""
+        arena = self._arena()
+        S = list(arena[1])
+        S[:self.n_in] = arrays
+        for step, clr in self.steps:
+            step(S)
+            for s in clr:
+                S[s] = None
+        return [S[s] for s in self.out_slots], arena
+
+    # -- inspection ---------------------------------------------------------------------
+    def groups(self):
+        """The fused groups, in schedule order."""
+        return [it for it in self.items if isinstance(it, FusionGroup)]
+
+    def kernel_sources(self):
+        """The generated source of each fused group's kernel."""
+        return [codegen.generate(g) for g in self.groups()]
+
+    def __str__(self):
+        lines = [f"program {self.name}: {len(self.steps)} steps, arena {self.arena_bytes} B"]
+        for it in self.items:
+            if isinstance(it, FusionGroup):
+                ops = ", ".join(n.op for n in it.all_nodes())
+                outs = ", ".join(v.name for v in it.outputs) or "-"
+                lines.append(f"  fused[{ops}] over {list(it.shape)} -> {outs}")
+            else:
+                lines.append(f"  {it.op} -> {', '.join(v.name for v in it.outputs)}")
+        return "\n".join(lines)
