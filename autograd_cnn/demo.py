@@ -114,7 +114,8 @@ def _loss():
 def run_demo(out_dir: str = "demo_output", *, epochs: int = 20, batch_size: int = 32,
              lr: float = 3e-3, seed: int = DEMO_SEED, fast: bool = False,
              graphs: bool = True, threads: int | None = 1, width: int = 16,
-             augment: bool = False, progress=None, log: Callable = print) -> dict:
+             augment: bool = False, progress=None, log: Callable = print,
+             compiled: bool = True) -> dict:
     """Train the LeNet-style CNN on the embedded digits and write the results.
 
     Parameters
@@ -137,6 +138,9 @@ def run_demo(out_dir: str = "demo_output", *, epochs: int = 20, batch_size: int 
         tqdm bar per epoch; default: when stderr is a terminal.
     log : callable
         Receives the progress lines (default ``print``).
+    compiled : bool
+        Train with ``ac.compile`` (forward and backward replayed as fused kernels; the
+        model's forward is eager again afterwards), or eagerly.
     threads : int or None
         Numba threads for the run (restored afterwards); None leaves the setting alone.
         Default 1: on 8x8 images each kernel call has microseconds of work, and fanning
@@ -156,7 +160,7 @@ def run_demo(out_dir: str = "demo_output", *, epochs: int = 20, batch_size: int 
     threads_before = _set_threads(threads)
     try:
         return _run(ac, out_dir, epochs, batch_size, lr, seed, fast, graphs, progress, log,
-                    t_start, width, augment)
+                    t_start, width, augment, compiled)
     finally:
         _set_threads(threads_before)
 
@@ -179,7 +183,7 @@ def _set_threads(n):
 
 
 def _run(ac, out_dir, epochs, batch_size, lr, seed, fast, graphs, progress, log, t_start,
-         width, augment):
+         width, augment, compiled):
     from . import optim
     from .data import DataLoader, Digits, Normalize, TensorDataset, train_test_split
     from .train import evaluate, fit, load_state
@@ -213,9 +217,19 @@ def _run(ac, out_dir, epochs, batch_size, lr, seed, fast, graphs, progress, log,
     sched = optim.CosineAnnealingLR(opt, T_max=epochs, eta_min=lr / 100)
     ckpt = os.path.join(out_dir, "checkpoint.npz")
     t_train = time.perf_counter()
-    hist = fit(model, train_dl, opt, _loss(), epochs=epochs, val_loader=val_dl, seed=seed,
-               scheduler=sched, checkpoint=ckpt, monitor="val_loss", restore_best=True,
-               max_steps=5 if fast else None, progress=progress, log=log)
+    if compiled:
+        # ac.compile traces the forward and joint backward once per batch shape and
+        # replays them as fused kernels (a LeNet step: about 1.4x faster than eager)
+        log("training with ac.compile (forward and backward replayed as fused kernels)")
+        model.forward = ac.compile(model.forward)
+    try:
+        hist = fit(model, train_dl, opt, _loss(), epochs=epochs, val_loader=val_dl,
+                   seed=seed, scheduler=sched, checkpoint=ckpt, monitor="val_loss",
+                   restore_best=True, max_steps=5 if fast else None, progress=progress,
+                   log=log)
+    finally:
+        if compiled:
+            del model.forward  # back to the eager forward: figures and graphs draw layers
     train_time = time.perf_counter() - t_train
     test_ev = evaluate(model, test_dl, _loss())
     log(f"test: accuracy {100 * test_ev['accuracy']:.2f}% on {test_ev['n']} images, loss "
@@ -401,7 +415,7 @@ def _cmd_demo(args) -> int:
         return 0 if demo_expression() else 1
     m = run_demo(args.out, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
                  seed=args.seed, fast=args.fast, graphs=not args.no_graphs,
-                 threads=args.threads)
+                 threads=args.threads, compiled=not args.eager)
     if not args.fast and m["test_accuracy"] < 0.97:
         print(f"note: test accuracy {100 * m['test_accuracy']:.2f}% is below the 97% target")
     if args.open:
@@ -526,6 +540,8 @@ def add_commands(sub) -> None:
                    help="Numba threads (1 is fastest for 8x8 images, see run_demo)")
     p.add_argument("--open", action="store_true",
                    help="open report.html in the default web browser afterwards")
+    p.add_argument("--eager", action="store_true",
+                   help="train eagerly instead of with ac.compile")
     p.add_argument("--expression", action="store_true",
                    help="instead: differentiate a small expression and check it numerically")
     p.set_defaults(func=_cmd_demo)

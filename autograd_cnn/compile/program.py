@@ -18,6 +18,7 @@ import math
 import numpy as np
 
 from ..kernels import conv_dispatch as K
+from ..kernels import threads as _threads
 from ..primitive import REGISTRY
 from . import codegen
 from .fusion import FusionGroup, finish
@@ -84,22 +85,14 @@ def _matmul_step(ins, o):
 def _one_blas_thread(step):
     """``step`` with BLAS on one thread: a small GEMM right after a Numba parallel region
     otherwise fights the Numba pool for the cores (measured 8-80 ms instead of 0.3 ms on
-    2 cores; the conv kernels apply the same rule, see ``conv_dispatch._limits``)."""
-    libs = K._blas_controllers()
-    if not libs:
+    2 cores; the conv kernels apply the same rule, see ``kernels.threads``)."""
+    if not _threads._blas_controllers():
         return step
 
     def wrapped(S):
-        prev = [c.get_num_threads() for c in libs]
-        for c, n in zip(libs, prev):
-            if n > 1:
-                c.set_num_threads(1)
-        try:
+        with _threads._one_blas_thread():
             step(S)
-        finally:
-            for c, n in zip(libs, prev):
-                if n > 1:
-                    c.set_num_threads(n)
+
     return wrapped
 
 
@@ -249,7 +242,7 @@ class Program:
         if it.op == "matmul":
             step = (_matmul_step(ins, outs[0]) if id(it.outputs[0]) in self.planned
                     else _impl_step(np.matmul, ins, outs, {}))
-            return _one_blas_thread(step) if _matmul_flops(it) < K.BLAS_MIN_FLOPS else step
+            return _one_blas_thread(step) if _matmul_flops(it) < _threads.BLAS_MIN_FLOPS else step
         params = it.params
         if it.op in ("conv", "conv_transpose", "conv_weight_grad"):
             params = choose_conv_algorithm(it)
