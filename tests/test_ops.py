@@ -194,3 +194,12 @@ def test_pad_modes():
         ac.pad(x, (1, 1), mode="wrap")
     with pytest.raises(errors.InvalidArgumentError, match="value"):
         ac.pad(x, (1, 1), mode="reflect", value=2.0)
+
+
+def test_relu_gradient_is_zero_where_masked_even_for_infinite_upstream_gradients():
+    from autograd_cnn.ops.activation_grads import relu_grad
+
+    g = ac.tensor([np.inf, np.nan, 1.0, -np.inf])
+    x = ac.tensor([-1.0, -2.0, 3.0, 4.0])
+    out = relu_grad(g, x).numpy()
+    assert out[0] == 0 and out[1] == 0 and out[2] == 1 and out[3] == -np.inf
