@@ -88,15 +88,6 @@ class Builder:
                      updates=updates, bindings=g.bindings, name=g.name)
 
 
-def users(g: Graph) -> dict[int, list[Node]]:
-    """``id(value) -> nodes that read it`` (outputs and updates count as a use)."""
-    out: dict[int, list[Node]] = {}
-    for n in g.nodes:
-        for v in n.inputs:
-            out.setdefault(id(v), []).append(n)
-    return out
-
-
 def use_counts(g: Graph) -> dict[int, int]:
     count: dict[int, int] = {}
     for n in g.nodes:

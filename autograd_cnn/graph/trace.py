@@ -23,9 +23,8 @@ import numpy as np
 
 from .. import tape as _tape
 from ..errors import ArgumentTypeError, TraceError
-from ..primitive import REGISTRY
 from ..tensor import Tensor
-from .ir import Dim, Graph, Node, Value, has_dims
+from .ir import Dim, Graph, Node, Value
 
 _PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # Ops that must run again on every call even when their operands are constants.
@@ -369,20 +368,10 @@ def trace(fn, *example_args, params=None, check: bool = True, name: str | None =
                      graph_name)
 
 
-def _assemble(run, name, input_shapes=None) -> Graph:
+def _assemble(run, name) -> Graph:
     tracer, outputs, tree = run
-    if input_shapes is not None:
-        for v, shape in zip(tracer.inputs, input_shapes):
-            v.shape = tuple(shape)
     return Graph(tracer.inputs, tracer.params, tracer.consts, tracer.nodes, outputs,
                  out_tree=tree, updates=tracer.updates, bindings=tracer.bindings, name=name)
 
 
-def make_node(op, inputs, params, outputs, **kw) -> Node:
-    """A node of primitive ``op`` (checked to be registered)."""
-    if op not in REGISTRY:
-        raise TraceError(f"no primitive named {op!r} is registered")
-    return Node(op, inputs, params, outputs, **kw)
-
-
-__all__ = ["ShapeSpec", "Tracer", "has_dims", "trace"]
+__all__ = ["ShapeSpec", "Tracer", "trace"]
