@@ -276,6 +276,14 @@ def concrete(t) -> np.ndarray | None:
     return arr
 
 
+def trace_alias(t: Tensor, like: Tensor) -> None:
+    """While tracing, make ``t`` stand for ``like``'s graph value from now on (an
+    in-place update rebinds the updated tensor to the op that computed its new value)."""
+    tracer = STATE.tracer
+    if tracer is not None:
+        tracer.bind(t, tracer.value_of(like))
+
+
 def assign(target: Tensor, value: Tensor) -> None:
     """Write ``value`` into ``target`` in place (a buffer update, e.g. running statistics).
 

@@ -337,6 +337,9 @@ class Tensor:
     def _check_inplace(self, what: str, value=None):
         from .tape import is_grad_enabled
 
+        _guard(self, f"in-place {what}")  # raw writes cannot be part of a traced graph
+        if isinstance(value, Tensor):
+            _guard(value, f"{what} with a traced value")
         grad_flows = self._requires_grad or (isinstance(value, Tensor) and value.requires_grad)
         if is_grad_enabled() and grad_flows:
             raise InplaceError(

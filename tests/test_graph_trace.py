@@ -278,3 +278,17 @@ def test_argmax_of_an_empty_batch_is_empty_and_of_an_empty_dim_refused():
     assert ac.argmax(ac.zeros(0, 3), dim=1).shape == (0,)
     with pytest.raises(ValueError, match="empty"):
         ac.argmax(ac.zeros(3, 0), dim=1)
+
+
+def test_in_place_operators_are_traced_as_the_ops_they_run():
+    def f(x):
+        y = x * 2
+        y += 1  # PyTorch's in-place idiom: the graph must see the new value
+        return (ac.relu(y) * x).sum()
+
+    g = ac.trace(ac.grad(f), ac.tensor([1.0, -2.0]))
+    for v in ([3.0, -1.0], [-4.0, 0.25]):
+        x = ac.tensor(v)
+        np.testing.assert_allclose(g(x).numpy(), ac.grad(f)(x).numpy())
+    with pytest.raises(TraceError, match="in-place add_"):
+        ac.trace(lambda x: x.add_(1), ac.tensor([1.0]))

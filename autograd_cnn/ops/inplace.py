@@ -63,7 +63,7 @@ def update_inplace(self: Tensor, fn, other, what: str) -> Tensor:
     Tensor
         ``self``, changed.
     """
-    from ..tape import STATE
+    from ..tape import STATE, trace_alias
 
     grad_flows = STATE.grad_enabled and (
         self._requires_grad or (isinstance(other, Tensor) and other._requires_grad)
@@ -78,6 +78,7 @@ def update_inplace(self: Tensor, fn, other, what: str) -> Tensor:
         except ValueError as e:  # read-only (broadcast or meta) arrays
             raise InplaceError(f"{what}: cannot write into this tensor's array ({e})") from None
         self._bump()
+        trace_alias(self, out)
         return self
     if self._node is None and self._requires_grad:
         raise InplaceError(
@@ -91,6 +92,7 @@ def update_inplace(self: Tensor, fn, other, what: str) -> Tensor:
             "out-of-place op (y = y + ...) or .clone() first"
         )
     old = Tensor._wrap(self.data.copy(), self._requires_grad)
+    trace_alias(old, self)  # the copy of the old value is the same graph value
     old._node = self._node
     old._version = [self._version[0]]  # a saved output already stale stays detectably so
     if self._node is not None and self._node.out is self:
@@ -104,6 +106,7 @@ def update_inplace(self: Tensor, fn, other, what: str) -> Tensor:
     self._bump()
     self._node = out._node
     self._requires_grad = out._requires_grad
+    trace_alias(self, out)
     return self
 
 
