@@ -162,6 +162,23 @@ def gemm_col2im(y3, a, b, wt, kernel, stride, dilation, out, cols, xp):  # pragm
         col2im(c3, 1, kernel, stride, dilation, out, xp[n:n + 1])
 
 
+@njit(**_FLAGS)
+def im2col_gemm_wgrad(xp, a, b, g3, kernel, stride, dilation, out, cols,
+                      dwt):  # pragma: no cover - numba
+    """The weight gradient of :func:`im2col_gemm`, transposed: dwt (C*KK, O) overwritten
+    with the sum over a <= n < b (in order) of im2col(xp[n]) @ g3[n].T, g3 (N, O, Q).
+    Serial; cols a scratch buffer of C*KK*Q elements."""
+    rows, q = U(dwt.shape[0]), U(g3.shape[2])
+    c3 = cols[: rows * q].reshape(rows, 1, q)
+    c2 = cols[: rows * q].reshape(rows, q)
+    tmp = np.empty_like(dwt)
+    dwt[:] = 0
+    for n in range(a, b):
+        im2col(xp, n, 1, kernel, stride, dilation, out, c3)
+        np.dot(c2, g3[n].T, tmp)
+        dwt += tmp
+
+
 @njit(cache=True, inline="always")
 def _direct_geometry(x_shape, k_shape, q_shape, groups, stride, dilation, padding):
     """The loop bounds of the direct kernels, as uint64 (see the module docstring):
