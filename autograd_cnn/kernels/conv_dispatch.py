@@ -248,6 +248,18 @@ def _check_alg(algorithm, kind, x_shape, w_shape, stride, padding, groups, dilat
     return algorithm
 
 
+#: The im2col path of thin convs (one group, at most THIN_GEMM_ROWS output channels)
+#: whose column matrix of one sample has at most this many elements runs the fused
+#: per-sample kernels ``im2col_gemm`` / ``gemm_col2im`` / ``im2col_gemm_wgrad`` (the
+#: matrix stays in cache, no Python call per sample; measured on shape b: forward 0.41
+#: -> 0.35 ms, transposed 0.49 -> 0.40, weight gradient 0.46 -> 0.39).
+FUSED_MAX_COLS = 1 << 16
+
+
+def _fused(groups, og, cols_per_sample) -> bool:
+    return groups == 1 and og <= THIN_GEMM_ROWS and cols_per_sample <= FUSED_MAX_COLS
+
+
 def _sample_parts(n):
     """[(a, b)] sample ranges, one per part (threads.PARTS), for run_blocks."""
     parts = max(1, min(n, _threads.PARTS))
@@ -379,6 +391,18 @@ def _conv_forward(x, w, stride, padding, dilation, groups, algorithm="auto"):
 
     kk = math.prod(k3)
     rows = c * kk
+    if _fused(groups, og, rows * q):  # im2col and GEMM per sample, in one kernel call
+        from .conv_numba import im2col_gemm
+
+        y = np.empty((n, o, q), dt)
+        w2 = np.ascontiguousarray(w.reshape(o, rows))
+
+        def run_fused(part):
+            (a, b), = part
+            im2col_gemm(xp, a, b, w2, k3, s3, d3, q3, _buffer("cols", rows * q, dt), y)
+
+        _threads.run_blocks(_sample_parts(n), run_fused)
+        return y.reshape(out_shape)
     blocks, nb = _blocks(n, rows * q)
     y = np.empty((n, o, q), dt)
     w2 = w.reshape(o, cg * kk)
@@ -495,6 +519,15 @@ def _conv_transpose_forward(y, w, stride, padding, dilation, groups, output_padd
     w2 = w.reshape(o, cg * kk)
     wts = [np.ascontiguousarray(w2[gi * og:(gi + 1) * og].T) for gi in range(groups)]
     y3 = y5.reshape(n, o, q)
+    if _fused(groups, og, rows * q):  # GEMM and col2im per sample, in one kernel call
+        from .conv_numba import gemm_col2im
+
+        def run_fused(part):
+            (a, b), = part
+            gemm_col2im(y3, a, b, wts[0], k3, s3, d3, q3, _buffer("cols", rows * q, dt), xp)
+
+        _threads.run_blocks(_sample_parts(n), run_fused)
+        return np.ascontiguousarray(xp[(slice(None), slice(None)) + crop]).reshape(out_shape)
 
     def run(part):  # in its own thread: its own scratch buffers, its own samples of xp
         colbuf = _buffer("cols", rows * nb * q, dt)
@@ -607,8 +640,20 @@ def _conv_weight_grad(x, g, stride, padding, dilation, groups, kernel_size,
 
     kk = math.prod(k3)
     rows = c * kk
-    blocks, nb = _blocks(n, rows * q)
     g3 = g5.reshape(n, o, q)
+    if _fused(groups, og, rows * q):  # im2col and GEMM per sample, in one kernel call
+        from .conv_numba import im2col_gemm_wgrad
+
+        def run_fused(part):  # this part's partial sum, transposed
+            (a, b), = part
+            dwt = np.empty((rows, o), dt)
+            im2col_gemm_wgrad(xp, a, b, g3, k3, s3, d3, q3, _buffer("cols", rows * q, dt),
+                              dwt)
+            return dwt
+
+        dwt = _sum_in_order(_threads.run_blocks(_sample_parts(n), run_fused))
+        return np.ascontiguousarray(dwt.T).reshape(w_shape)
+    blocks, nb = _blocks(n, rows * q)
 
     def run(part):  # a partial sum over this part's blocks, with its own buffers
         dw = np.zeros((o, cg * kk), dt)

@@ -129,6 +129,56 @@ def col2im(cols, nb, kernel, stride, dilation, out, xp):  # pragma: no cover - n
                             xf[d + qw * sw] += cf[s + qw]
 
 
+@njit(**_FLAGS)
+def im2col_gemm(xp, a, b, w2, kernel, stride, dilation, out, cols, y):  # pragma: no cover
+    """y[n] = w2 @ im2col(xp[n]) for the samples a <= n < b, one sample at a time.
+
+    w2 (O, C*KK) C-contiguous; y (N, O, Q); cols a scratch buffer of C*KK*Q elements.
+    For thin GEMMs (few output channels, small images: LeNet's second conv) the column
+    matrix of one sample stays in L1/L2 cache between its im2col and its GEMM, and the
+    loop over samples pays no Python call per sample (shape b forward 0.40 -> 0.27 ms).
+    Serial (callers run parts of the batch on Python threads, BLAS on one thread each).
+    """
+    rows, q = U(w2.shape[1]), U(y.shape[2])
+    c3 = cols[: rows * q].reshape(rows, 1, q)
+    c2 = cols[: rows * q].reshape(rows, q)
+    for n in range(a, b):
+        im2col(xp, n, 1, kernel, stride, dilation, out, c3)
+        np.dot(w2, c2, y[n])
+
+
+@njit(**_FLAGS)
+def gemm_col2im(y3, a, b, wt, kernel, stride, dilation, out, cols, xp):  # pragma: no cover
+    """The adjoint of :func:`im2col_gemm`: xp[n] += col2im(wt @ y3[n]) for a <= n < b.
+
+    wt (C*KK, O) C-contiguous (the transposed weights); y3 (N, O, Q); xp (N, C, Dp, Hp,
+    Wp), zeroed by the caller; cols a scratch buffer of C*KK*Q elements. Serial.
+    """
+    rows, q = U(wt.shape[0]), U(y3.shape[2])
+    c3 = cols[: rows * q].reshape(rows, 1, q)
+    c2 = cols[: rows * q].reshape(rows, q)
+    for n in range(a, b):
+        np.dot(wt, y3[n], c2)
+        col2im(c3, 1, kernel, stride, dilation, out, xp[n:n + 1])
+
+
+@njit(**_FLAGS)
+def im2col_gemm_wgrad(xp, a, b, g3, kernel, stride, dilation, out, cols,
+                      dwt):  # pragma: no cover - numba
+    """The weight gradient of :func:`im2col_gemm`, transposed: dwt (C*KK, O) overwritten
+    with the sum over a <= n < b (in order) of im2col(xp[n]) @ g3[n].T, g3 (N, O, Q).
+    Serial; cols a scratch buffer of C*KK*Q elements."""
+    rows, q = U(dwt.shape[0]), U(g3.shape[2])
+    c3 = cols[: rows * q].reshape(rows, 1, q)
+    c2 = cols[: rows * q].reshape(rows, q)
+    tmp = np.empty_like(dwt)
+    dwt[:] = 0
+    for n in range(a, b):
+        im2col(xp, n, 1, kernel, stride, dilation, out, c3)
+        np.dot(c2, g3[n].T, tmp)
+        dwt += tmp
+
+
 @njit(cache=True, inline="always")
 def _direct_geometry(x_shape, k_shape, q_shape, groups, stride, dilation, padding):
     """The loop bounds of the direct kernels, as uint64 (see the module docstring):

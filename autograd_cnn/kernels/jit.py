@@ -84,12 +84,12 @@ def _has_cached_code(dispatcher) -> bool:
 
 def first_step_kernels():
     """The kernels a small CNN's first training step runs (conv forward and gradients,
-    im2col/col2im, max-pooling and its gradient): Numba dispatchers and twins."""
+    the fused im2col+GEMM kernels, max-pooling and its gradient): Numba dispatchers and twins."""
     from . import conv_numba as C
     from . import pool as P
 
-    return [C._conv_direct_flat, C._conv_weight_grad_direct_flat, C.im2col, C.col2im,
-            P._max_2x2, P._scatter_add]
+    return [C._conv_direct_flat, C._conv_weight_grad_direct_flat, C.im2col_gemm,
+            C.gemm_col2im, C.im2col_gemm_wgrad, P._max_2x2, P._scatter_add]
 
 
 def kernels_need_compiling() -> bool:
