@@ -2,9 +2,11 @@
 model's source; truncated, garbled, pickled or hostile files give named errors."""
 
 import json
+import os
 import subprocess
 import sys
 import zipfile
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -38,8 +40,10 @@ def test_round_trip_in_a_fresh_process_is_bitwise(tmp_path):
         "out = g(ac.Tensor(d['x']), ac.Tensor(d['t']))\n"
         "print(all(np.array_equal(o.numpy(), d[f'o{i}']) for i, o in enumerate(out)))\n"
     )
+    root = str(Path(__file__).resolve().parents[1])  # this checkout's package, not another
+    env = dict(os.environ, PYTHONPATH=root + os.pathsep + os.environ.get("PYTHONPATH", ""))
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         cwd=tmp_path)
+                         cwd=tmp_path, env=env)
     assert run.stdout.strip() == "True", run.stderr
 
 
