@@ -404,3 +404,13 @@ def test_numpy_operands_are_copied_so_later_changes_cannot_change_gradients():
     x[...] = 5  # after the forward: the recorded graph must keep the values it used
     y.backward()
     assert w.grad.numpy().ravel().tolist() == [4.0, 4.0, 4.0, 4.0]
+
+
+def test_without_numba_blas_the_thin_conv_path_falls_back_to_numpy_gemm(monkeypatch):
+    # np.dot inside Numba needs SciPy; a machine without it must still convolve
+    x = ac.randn(4, 6, 14, 14, seed=0)
+    w = ac.randn(16, 6, 5, 5, seed=1)
+    fused = F.conv2d(x, w).numpy()
+    monkeypatch.setattr(D, "_NUMBA_BLAS", False)
+    plain = F.conv2d(x, w).numpy()
+    np.testing.assert_allclose(plain, fused, rtol=1e-5, atol=1e-5)

@@ -256,8 +256,24 @@ def _check_alg(algorithm, kind, x_shape, w_shape, stride, padding, groups, dilat
 FUSED_MAX_COLS = 1 << 16
 
 
+def numba_has_blas() -> bool:
+    """Whether Numba can call BLAS from compiled code (``np.dot`` in nopython mode needs
+    SciPy's BLAS bindings). Without SciPy the fused im2col+GEMM kernels are not used and
+    convolutions take the im2col + NumPy GEMM path instead."""
+    global _NUMBA_BLAS
+    if _NUMBA_BLAS is None:
+        import importlib.util
+
+        _NUMBA_BLAS = importlib.util.find_spec("scipy") is not None
+    return _NUMBA_BLAS
+
+
+_NUMBA_BLAS = None
+
+
 def _fused(groups, og, cols_per_sample) -> bool:
-    return groups == 1 and og <= THIN_GEMM_ROWS and cols_per_sample <= FUSED_MAX_COLS
+    return (groups == 1 and og <= THIN_GEMM_ROWS and cols_per_sample <= FUSED_MAX_COLS
+            and numba_has_blas())
 
 
 def _sample_parts(n):

@@ -87,9 +87,12 @@ def first_step_kernels():
     the fused im2col+GEMM kernels, max-pooling and its gradient): Numba dispatchers and twins."""
     from . import conv_numba as C
     from . import pool as P
+    from .conv_dispatch import numba_has_blas
 
-    return [C._conv_direct_flat, C._conv_weight_grad_direct_flat, C.im2col_gemm,
-            C.gemm_col2im, C.im2col_gemm_wgrad, P._max_2x2, P._scatter_add]
+    gemm = ([C.im2col_gemm, C.gemm_col2im, C.im2col_gemm_wgrad] if numba_has_blas()
+            else [C.im2col, C.col2im])
+    return [C._conv_direct_flat, C._conv_weight_grad_direct_flat, *gemm, P._max_2x2,
+            P._scatter_add]
 
 
 def kernels_need_compiling() -> bool:
