@@ -107,6 +107,33 @@ def check_device(dev, what: str = "device") -> device:
         "'cuda' if ac.cuda.is_available() else 'cpu'")
 
 
+def parse_to_args(args, kwargs, *, allow_copy: bool = False):
+    """The arguments of ``Tensor.to`` / ``Module.to`` (``to(device)``, ``to(dtype)``,
+    ``to(device, dtype)``, ``to(other_tensor)``, keywords ``device=``, ``dtype=``,
+    ``non_blocking=``, ``memory_format=`` and, for tensors, ``copy=``): checks the device
+    (CPU only) and returns ``(dtype or None, copy)``."""
+    from .tensor import Tensor
+
+    kwargs = dict(kwargs)
+    dev, dtype = kwargs.pop("device", None), kwargs.pop("dtype", None)
+    copy = kwargs.pop("copy", False) if allow_copy else False
+    kwargs.pop("non_blocking", None)
+    kwargs.pop("memory_format", None)  # a layout hint; arrays keep their layout
+    if kwargs:
+        raise ArgumentTypeError(f"to(): unexpected keyword arguments {sorted(kwargs)}")
+    for a in args:
+        if isinstance(a, Tensor):
+            dtype = a.dtype
+        elif isinstance(a, device) or (isinstance(a, int) and not isinstance(a, bool)):
+            dev = a
+        elif isinstance(a, str) and a.partition(":")[0] in KNOWN_TYPES:
+            dev = a
+        elif not isinstance(a, bool):  # a bool is non_blocking passed positionally
+            dtype = a
+    check_device(dev, "to(device)")
+    return dtype, copy
+
+
 # ---- torch.cuda --------------------------------------------------------------------------
 
 

@@ -360,23 +360,9 @@ class Module:
         """``module.to(device)``, ``.to(dtype)``, ``.to(device, dtype)``: cast floating
         parameters and buffers to ``dtype``, in place. The device must be the CPU
         (others raise :class:`~autograd_cnn.errors.DeviceUnavailableError`)."""
-        from ..device import KNOWN_TYPES, check_device, device
+        from ..device import parse_to_args
 
-        dev, dtype = kwargs.pop("device", None), kwargs.pop("dtype", None)
-        kwargs.pop("non_blocking", None)
-        kwargs.pop("memory_format", None)  # a layout hint; arrays keep their layout
-        if kwargs:
-            raise ArgumentTypeError(f"to(): unexpected keyword arguments {sorted(kwargs)}")
-        for a in args:
-            if isinstance(a, Tensor):
-                dtype = a.dtype
-            elif isinstance(a, device) or (isinstance(a, int) and not isinstance(a, bool)):
-                dev = a
-            elif isinstance(a, str) and a.partition(":")[0] in KNOWN_TYPES:
-                dev = a
-            elif not isinstance(a, bool):
-                dtype = a
-        check_device(dev, "to(device)")
+        dtype, _ = parse_to_args(args, kwargs)
         if dtype is None:
             return self
         dtype = np.dtype(dtype)

@@ -160,28 +160,10 @@ def _to(self, *args, **kwargs):
     changes (as PyTorch), a differentiable cast when the dtype does, a copy with
     ``copy=True``. ``non_blocking`` and ``memory_format`` are accepted and have no effect.
     """
-    from ..device import KNOWN_TYPES, check_device, device
-    from ..errors import ArgumentTypeError
+    from ..device import parse_to_args
     from ..tensor import to_dtype
 
-    dev, dtype = kwargs.pop("device", None), kwargs.pop("dtype", None)
-    copy = kwargs.pop("copy", False)
-    kwargs.pop("non_blocking", None)
-    kwargs.pop("memory_format", None)
-    if kwargs:
-        raise ArgumentTypeError(f"to(): unexpected keyword arguments {sorted(kwargs)}")
-    for a in args:
-        if isinstance(a, Tensor):
-            dtype = a.dtype
-        elif isinstance(a, device) or (isinstance(a, int) and not isinstance(a, bool)):
-            dev = a
-        elif isinstance(a, str) and a.partition(":")[0] in KNOWN_TYPES:
-            dev = a
-        elif isinstance(a, bool):
-            continue  # non_blocking passed positionally
-        else:
-            dtype = a
-    check_device(dev, "to(device)")
+    dtype, copy = parse_to_args(args, kwargs, allow_copy=True)
     out = self
     if dtype is not None and to_dtype(dtype) != self.dtype:
         out = E.astype(self, dtype)
