@@ -56,16 +56,8 @@ def report(step, warmup, steps, extra=None):
     print("RESULT " + json.dumps(out))
 """
 
-OURS = r"""
-# autograd_cnn first: on import it sets OMP_WAIT_POLICY=PASSIVE, which only takes effect
-# if Numba's OpenMP pool has not started yet (set_num_threads starts it). Started with
-# busy-waiting threads, the pool fights OpenBLAS's and a step costs 3-4x more.
-import autograd_cnn as ac
-import numba
-if THREADS is not None:
-    numba.set_num_threads(THREADS)
-import autograd_cnn.functional as F
-from autograd_cnn import nn, optim
+# the LeNet-5 model and SGD step, shared by the timed run and the first-step run
+OUR_STEP = r"""
 ac.manual_seed(0)
 model = nn.Sequential(
     nn.Conv2d(1, 6, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
@@ -79,7 +71,19 @@ def step():
     loss.backward()
     opt.step()
     return loss.item()
-report(step, WARMUP, STEPS, {"numba_threads": numba.get_num_threads()})
+"""
+
+OURS = r"""
+# autograd_cnn first: on import it sets OMP_WAIT_POLICY=PASSIVE, which only takes effect
+# if Numba's OpenMP pool has not started yet (set_num_threads starts it). Started with
+# busy-waiting threads, the pool fights OpenBLAS's and a step costs 3-4x more.
+import autograd_cnn as ac
+import numba
+if THREADS is not None:
+    numba.set_num_threads(THREADS)
+import autograd_cnn.functional as F
+from autograd_cnn import nn, optim
+""" + OUR_STEP + r"""report(step, WARMUP, STEPS, {"numba_threads": numba.get_num_threads()})
 """
 
 TORCH = r"""
@@ -140,20 +144,7 @@ import autograd_cnn as ac
 import autograd_cnn.functional as F
 from autograd_cnn import nn, optim
 t_import = time.perf_counter() - t0
-ac.manual_seed(0)
-model = nn.Sequential(
-    nn.Conv2d(1, 6, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
-    nn.Conv2d(6, 16, 5), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
-    nn.Linear(400, 120), nn.ReLU(), nn.Linear(120, 84), nn.ReLU(), nn.Linear(84, 10))
-opt = optim.SGD(model.parameters(), lr=LR)
-x, y = ac.tensor(X), ac.tensor(Y)
-def step():
-    opt.zero_grad()
-    loss = F.cross_entropy(model(x), y)
-    loss.backward()
-    opt.step()
-    return loss.item()
-t0 = time.perf_counter(); step(); first = time.perf_counter() - t0
+""" + OUR_STEP + r"""t0 = time.perf_counter(); step(); first = time.perf_counter() - t0
 t0 = time.perf_counter(); step(); second = time.perf_counter() - t0
 print("RESULT " + json.dumps({"import_s": t_import, "first_s": first, "second_ms": 1e3 * second,
                               "path": ac.__file__}))
