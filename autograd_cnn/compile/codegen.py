@@ -18,6 +18,7 @@ in a new one: Numba's on-disk cache) compiles nothing. The cache directory is
 from __future__ import annotations
 
 import hashlib
+import math
 import importlib.util
 import os
 import sys
@@ -157,82 +158,152 @@ ALL_REDUCTIONS = frozenset({"sum", "sum_to", "mean"})
 REDUCTIONS = frozenset({"sum_to"})
 
 
-def _index(in_shape, iter_shape) -> str:
-    """Index of an operand broadcast (right-aligned) against the iteration shape."""
-    r, k = len(iter_shape), len(in_shape)
-    if k == 0:
-        return "()"
-    parts = ["0" if s == 1 else f"i{r - k + j}" for j, s in enumerate(in_shape)]
-    return ", ".join(parts) + ("," if k == 1 else "")
+class Layout:
+    """How a group's iteration shape is coalesced into the loops of its kernel.
+
+    Iteration dims of size 1 are dropped, and adjacent dims are merged when every
+    operand and every reduction treats them alike (both broadcast or both full; both
+    reduced or both kept), so that ``(64, 6, 28, 28) + (1, 6, 1, 1)`` loops over
+    ``(64, 6, 784)`` with an inner loop of 784 contiguous elements that vectorizes. The
+    *pattern* (what is broadcast, reduced, merged) goes into the kernel's source; the
+    sizes are passed at run time (arrays are reshaped to the coalesced shapes, which for
+    contiguous arrays is a view).
+
+    Attributes
+    ----------
+    sizes : tuple of int
+        The coalesced iteration shape (at least one dim).
+    inputs : list of tuple or None
+        Per group input: its coalesced shape (1 where broadcast), None for a 0-d input.
+    keeps : list of tuple
+        Per reduction: its accumulator's coalesced shape (1 where reduced).
+    split : int or None
+        The dim a run may be split along (each part computing its own outputs and its
+        own accumulators' elements, so that a split run equals a serial one bitwise):
+        the outermost dim, or with reductions the outermost dim every reduction keeps.
+    """
+
+    def __init__(self, group):
+        shape = tuple(int(s) for s in group.shape)
+        r = len(shape)
+
+        def pad(s):
+            return (1,) * (r - len(s)) + tuple(int(k) for k in s)
+
+        ins = [None if len(v.shape) == 0 else pad(v.shape) for v in group.inputs]
+        keeps = [pad(k) for k in group.keep_shapes]
+        dims, sigs = [], []
+        for d in range(r):
+            if shape[d] == 1:
+                continue
+            sig = (tuple(p is not None and p[d] != 1 for p in ins),
+                   tuple(k[d] != 1 for k in keeps))
+            if sigs and sigs[-1] == sig:
+                dims[-1].append(d)
+            else:
+                dims.append([d])
+                sigs.append(sig)
+        if not dims:  # every dim is 1: one loop of one element, every operand full
+            dims = [[]]
+            sigs = [(tuple(p is not None for p in ins), tuple(True for _ in keeps))]
+        self.sizes = tuple(math.prod(shape[d] for d in ds) for ds in dims)
+        self.full = [tuple(s[0][j] for s in sigs) for j in range(len(ins))]
+        self.kept = [tuple(s[1][j] for s in sigs) for j in range(len(keeps))]
+        self.inputs = [None if p is None else
+                       tuple(n if f else 1 for n, f in zip(self.sizes, self.full[j]))
+                       for j, p in enumerate(ins)]
+        self.keeps = [tuple(n if f else 1 for n, f in zip(self.sizes, kept))
+                      for kept in self.kept]
+        self.split = 0
+        if self.kept:
+            both = [d for d in range(len(self.sizes)) if all(k[d] for k in self.kept)]
+            self.split = both[0] if both else None
+
+
+def _idx(full, m) -> str:
+    parts = [f"i{d}" if f else "0" for d, f in zip(range(m), full)]
+    return ", ".join(parts) + ("," if m == 1 else "")
 
 
 def generate(group) -> str:
-    """The Python/Numba source of ``group``'s kernel (a function named ``kernel``)."""
-    shape = group.shape
-    r = len(shape)
+    """The Python/Numba source of ``group``'s kernel (a function named ``kernel``).
+
+    Signature ``kernel(lo, hi, n0, ..., inputs..., stores..., accumulators...)``: loops
+    over the coalesced dims (see :class:`Layout`) in memory order, the split dim from
+    ``lo`` to ``hi``. Reductions add into float64 accumulators: where the inner dim is
+    kept, element by element (each accumulator element sums in the order of the outer
+    loops, and the loop vectorizes across elements); where it is reduced, the inner
+    row just stored (or, when the summed value is not stored, a scratch row of its
+    dtype) is added up in float64 by :func:`.rowsum.rowsum` (the one place with
+    reassociation: a fixed, vectorized order, the same on every call and thread count;
+    re-reading the row from L1 measured faster than accumulating in the inner loop). The elementwise arithmetic itself is never reassociated."""
+    lay = Layout(group)
+    m = len(lay.sizes)
+    inner = m - 1
+    split = 0 if lay.split is None else lay.split
     names: dict[int, str] = {}
-    args = [f"n{d}" for d in range(r)]
-    pre, body = [], []
+    args = ["lo", "hi"] + [f"n{d}" for d in range(m)]
+    pre = []
+    loads: dict[int, list] = {d: [] for d in range(m)}  # loop level -> loads hoisted there
     for j, v in enumerate(group.inputs):
         arg = f"a{j}"
         args.append(arg)
-        if len(v.shape) == 0:
+        names[id(v)] = f"x{j}"
+        if lay.inputs[j] is None:
             pre.append(f"x{j} = {arg}[()]")
-            names[id(v)] = f"x{j}"
-        else:
-            body.append(f"x{j} = {arg}[{_index(v.shape, shape)}]")
-            names[id(v)] = f"x{j}"
+            continue
+        full = lay.full[j]
+        level = max([d for d in range(m) if full[d]], default=0)
+        loads[level].append(f"x{j} = {arg}[{_idx(full, m)}]")
+    body = []
     for k, n in enumerate(group.nodes):
-        operands = []
-        for v in n.inputs:
-            if id(v) in names:
-                operands.append(names[id(v)])
-            else:  # a scalar constant, inlined
-                operands.append(literal(v.data))
+        operands = [names[id(v)] if id(v) in names else literal(v.data) for v in n.inputs]
         out = n.outputs[0]
         e = _expr(n.op, operands, n.params, out.dtype, [v.dtype for v in n.inputs])
         body.append(f"v{k} = {_typed(e, out.dtype)}")
         names[id(out)] = f"v{k}"
-    full_idx = ", ".join(f"i{d}" for d in range(r)) + ("," if r == 1 else "")
+    full_idx = _idx([True] * m, m)
     for j, v in enumerate(group.outputs):
         args.append(f"o{j}")
         body.append(f"o{j}[{full_idx}] = {names[id(v)]}")
-    # Reductions that all keep the same axes loop over the kept axes outside and the
-    # reduced ones inside, summing into a local (a register) that is added once per kept
-    # index; reductions with different patterns add each element into their arrays.
-    order, split = list(range(r)), r
-    keeps = {tuple(1 if k == 1 else 0 for k in keep) for keep in group.keep_shapes}
-    local = len(keeps) == 1
-    if local:
-        keep = group.keep_shapes[0]
-        kept = [d for d in range(r) if keep[d] != 1 or shape[d] == 1]
-        order = kept + [d for d in range(r) if d not in kept]
-        split = len(kept)
-    before, after = [], []
-    for j, (n, keep) in enumerate(zip(group.reductions, group.keep_shapes)):
+    after = []  # after the inner loop, at its level
+    uses_rowsum = False
+    stored = {id(v): j for j, v in enumerate(group.outputs)}
+    row = ", ".join(f"i{d}" for d in range(inner))
+    for j, n in enumerate(group.reductions):
         args.append(f"r{j}")
-        v = names[id(n.inputs[0])]
-        if local:
-            before.append(f"s{j} = 0.0")
-            body.append(f"s{j} += {v}")
-            after.append(f"r{j}[{_index(keep, shape)}] += s{j}")
+        x = n.inputs[0]
+        v = names[id(x)]
+        kept = lay.kept[j]
+        if kept[inner]:
+            body.append(f"r{j}[{_idx(kept, m)}] += {v}")
+            continue
+        uses_rowsum = True
+        if id(x) in stored:  # sum the row just stored (still in L1): no scratch row
+            src = f"o{stored[id(x)]}"
         else:
-            body.append(f"r{j}[{_index(keep, shape)}] += {v}")
-    lines = ["import numpy as np", "from numba import njit", "", "",
-             "@njit(cache=True, nogil=True)", f"def kernel({', '.join(args)}):"]
+            src = f"t{j}"
+            pre.append(f"t{j} = np.empty(n{inner}, {_cast(x.dtype)})")
+            body.append(f"t{j}[i{inner}] = {v}")
+        if inner and src.startswith("o"):
+            src = f"{src}[{row}]"
+        after.append(f"r{j}[{_idx(kept, m)}] += rowsum({src}, n{inner})")
+    lines = ["# autograd_cnn fused kernel (codegen v2)", "import numpy as np",
+             "from numba import njit"]
+    if uses_rowsum:
+        lines.append("from autograd_cnn.compile.rowsum import rowsum")
+    lines += ["", "", "@njit(cache=True, nogil=True)", f"def kernel({', '.join(args)}):"]
     lines += [f"    {p}" for p in pre]
     ind = "    "
-    for k, d in enumerate(order):
-        if k == split:
-            lines += [f"{ind}{b}" for b in before]
-        lines.append(f"{ind}for i{d} in range(n{d}):")
+    for d in range(m):
+        rng = "lo, hi" if d == split else f"n{d}"
+        lines.append(f"{ind}for i{d} in range({rng}):")
         ind += "    "
-    if split == r:
-        lines += [f"{ind}{b}" for b in before]
+        lines += [f"{ind}{x}" for x in loads[d]]
     lines += [f"{ind}{b}" for b in body]
-    if not body:
+    if not body and not loads[inner]:
         lines.append(f"{ind}pass")
-    lines += ["    " * (1 + split) + a for a in after]
+    lines += ["    " * m + a for a in after]
     return "\n".join(lines) + "\n"
 
 

@@ -103,29 +103,49 @@ def _matmul_flops(node) -> float:
     return 2.0 * math.prod(out) * k
 
 
+#: Fused groups of at least this many elements run as two parts (along the layout's
+#: split dim) on two threads (:func:`kernels.threads.run_blocks`); None: never. Off by
+#: default: measured on this 2-core machine, the split never paid, as the kernels are
+#: memory-bound and one core already takes the bandwidth (bias + ReLU over 64x64x32x32
+#: float32: 1.13 ms serial, 1.20 ms split; 64x6x28x28: 0.05 vs 0.13 ms, the hand-off
+#: alone costing ~0.08 ms). A split run equals a serial one bitwise (tested).
+GROUP_SPLIT_MIN_ELEMENTS = None
+
+
 def _group_step(group, kernel, slot, planned):
-    dims = tuple(int(s) for s in group.shape)
-    ins = [slot[id(v)] for v in group.inputs]
+    lay = codegen.Layout(group)
+    sizes = lay.sizes
+    ins = [(slot[id(v)], shape) for v, shape in zip(group.inputs, lay.inputs)]
     stores = [(slot[id(v)], id(v) in planned, tuple(v.shape), v.dtype) for v in group.outputs]
     reds = []
-    for n, keep in zip(group.reductions, group.keep_shapes):
+    for n, keep, shape in zip(group.reductions, group.keep_shapes, lay.keeps):
         out = n.outputs[0]
         count = math.prod(group.shape) // max(1, math.prod(keep))
-        reds.append((slot[id(out)], keep, tuple(out.shape), out.dtype,
+        reds.append((slot[id(out)], shape, tuple(out.shape), out.dtype,
                      count if n.op == "mean" else None))
+    n_split = sizes[0 if lay.split is None else lay.split]  # the kernel's lo..hi dim
+    blocks = list(range(n_split))
+    total = math.prod(sizes)
 
     def step(S):
-        args = [S[i] for i in ins]
+        limit = GROUP_SPLIT_MIN_ELEMENTS  # read per call (tests set it)
+        splittable = (limit is not None and lay.split is not None and n_split > 1
+                      and total >= limit)
+        args = [S[i] if shape is None else S[i].reshape(shape) for i, shape in ins]
         outs = []
         for s, is_planned, shape, dtype in stores:
             if is_planned:
-                outs.append(S[s])
+                buf = S[s]
             else:
                 buf = np.empty(shape, dtype)
                 S[s] = buf
-                outs.append(buf)
+            outs.append(buf.reshape(sizes))
         accs = [np.zeros(r[1], np.float64) for r in reds]
-        kernel(*dims, *args, *outs, *accs)
+        if splittable:
+            _threads.run_blocks(blocks, lambda part: kernel(part[0], part[-1] + 1, *sizes,
+                                                            *args, *outs, *accs))
+        else:
+            kernel(0, n_split, *sizes, *args, *outs, *accs)
         for (s, _, shape, dtype, count), acc in zip(reds, accs):
             res = acc.reshape(shape)
             if count is not None:
