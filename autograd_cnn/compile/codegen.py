@@ -225,7 +225,7 @@ def _idx(full, m) -> str:
     return ", ".join(parts) + ("," if m == 1 else "")
 
 
-def generate(group) -> str:
+def generate(group, inplace=None) -> str:
     """The Python/Numba source of ``group``'s kernel (a function named ``kernel``).
 
     Signature ``kernel(lo, hi, n0, ..., inputs..., stores..., accumulators...)``: loops
@@ -263,9 +263,14 @@ def generate(group) -> str:
         body.append(f"v{k} = {_typed(e, out.dtype)}")
         names[id(out)] = f"v{k}"
     full_idx = _idx([True] * m, m)
+    dest = {}
     for j, v in enumerate(group.outputs):
-        args.append(f"o{j}")
-        body.append(f"o{j}[{full_idx}] = {names[id(v)]}")
+        if inplace is not None and inplace[1] == j:
+            dest[j] = f"a{inplace[0]}"
+        else:
+            dest[j] = f"o{j}"
+            args.append(f"o{j}")
+        body.append(f"{dest[j]}[{full_idx}] = {names[id(v)]}")
     after = []  # after the inner loop, at its level
     uses_rowsum = False
     stored = {id(v): j for j, v in enumerate(group.outputs)}
@@ -280,12 +285,12 @@ def generate(group) -> str:
             continue
         uses_rowsum = True
         if id(x) in stored:  # sum the row just stored (still in L1): no scratch row
-            src = f"o{stored[id(x)]}"
+            src = dest[stored[id(x)]]
         else:
             src = f"t{j}"
             pre.append(f"t{j} = np.empty(n{inner}, {_cast(x.dtype)})")
             body.append(f"t{j}[i{inner}] = {v}")
-        if inner and src.startswith("o"):
+        if inner and not src.startswith("t"):
             src = f"{src}[{row}]"
         after.append(f"r{j}[{_idx(kept, m)}] += rowsum({src}, n{inner})")
     lines = ["# autograd_cnn fused kernel (codegen v2)", "import numpy as np",

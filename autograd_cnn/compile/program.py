@@ -112,11 +112,30 @@ def _matmul_flops(node) -> float:
 GROUP_SPLIT_MIN_ELEMENTS = None
 
 
-def _group_step(group, kernel, slot, planned):
+#: Ops whose implementation always returns a newly allocated array that nothing else
+#: references (checked in their kernels), so that a fused group reading such a value for
+#: the last time may overwrite it (see :meth:`Program._choose_inplace`).
+INPLACE_PRODUCERS = frozenset({
+    "conv", "conv_transpose", "pool_scatter", "unpool_scatter", "max_pool1d", "max_pool2d",
+    "max_pool3d", "avg_pool1d", "avg_pool2d", "avg_pool3d", "avg_pool_backward"})
+
+
+def _writable_c(a):
+    """``a`` if it is a writable C-contiguous array, else a C-contiguous copy."""
+    if a.flags.c_contiguous and a.flags.writeable:
+        return a
+    return np.array(a, order="C")
+
+
+def _group_step(group, kernel, slot, planned, inplace=None):
     lay = codegen.Layout(group)
     sizes = lay.sizes
     ins = [(slot[id(v)], shape) for v, shape in zip(group.inputs, lay.inputs)]
-    stores = [(slot[id(v)], id(v) in planned, tuple(v.shape), v.dtype) for v in group.outputs]
+    stores = [(slot[id(v)], id(v) in planned, tuple(v.shape), v.dtype)
+              for k, v in enumerate(group.outputs) if inplace is None or k != inplace[1]]
+    if inplace is not None:
+        j_in, k_out = inplace
+        s_in, s_out = slot[id(group.inputs[j_in])], slot[id(group.outputs[k_out])]
     reds = []
     for n, keep, shape in zip(group.reductions, group.keep_shapes, lay.keeps):
         out = n.outputs[0]
@@ -131,6 +150,8 @@ def _group_step(group, kernel, slot, planned):
         limit = GROUP_SPLIT_MIN_ELEMENTS  # read per call (tests set it)
         splittable = (limit is not None and lay.split is not None and n_split > 1
                       and total >= limit)
+        if inplace is not None:
+            S[s_out] = S[s_in] = _writable_c(S[s_in])
         args = [S[i] if shape is None else S[i].reshape(shape) for i, shape in ins]
         outs = []
         for s, is_planned, shape, dtype in stores:
@@ -208,13 +229,20 @@ class Program:
             for v in defs + uses:  # members' scalar values need no slot
                 slot_of(v)
             info.append((defs, uses, aliases))
+        self.inplace = self._choose_inplace(info)
+        for t, it in enumerate(self.items):
+            pair = self.inplace.get(id(it))
+            if pair is not None:  # the stored output lives in the input's memory
+                info[t][2].append((it.outputs[pair[1]], it.inputs[pair[0]]))
         self.life = Lifetimes(info, self.outputs)
         escape_roots = {self.life.root(id(v)) for v in escaping if id(v) in self.life.parent}
         # arena candidates: values compiled code writes into memory it is handed
         cands = []
         for it in self.items:
             if isinstance(it, FusionGroup):
-                cands += list(it.outputs)
+                pair = self.inplace.get(id(it))
+                cands += [v for k, v in enumerate(it.outputs)
+                          if pair is None or k != pair[1]]
             elif it.op == "matmul" and it.inputs[0].ndim >= 2 and it.inputs[1].ndim >= 2 \
                     and it.outputs[0].dtype.kind == "f":
                 cands.append(it.outputs[0])
@@ -251,12 +279,45 @@ class Program:
         self.out_slots = [self.slot[id(v)] for v in self.outputs]
         self.n_in = len(self.inputs)
 
+    def _choose_inplace(self, info):
+        """``{id(group): (input index, output index)}``: groups that store a result into
+        the memory of an operand read for the last time (same shape and dtype, made by a
+        kernel that always allocates its result: :data:`INPLACE_PRODUCERS`). Halves the
+        memory a kernel touches, e.g. bias + ReLU overwriting the conv output it reads
+        (measured 0.060 -> 0.025 ms for 64x6x28x28 float32; ReLU backward + bias gradient
+        overwriting max-pool's scatter: 0.116 -> 0.072 ms)."""
+        pre = Lifetimes(info, self.outputs)
+        producer = {}
+        for it in self.items:
+            if not isinstance(it, FusionGroup):
+                for v in it.outputs:
+                    producer[id(v)] = it
+        kept = {id(v) for v in self.outputs} | {id(v) for v in self.inputs}
+        taken, out = set(), {}
+        for t, it in enumerate(self.items):
+            if not isinstance(it, FusionGroup) or not it.outputs:
+                continue
+            for j, v in enumerate(it.inputs):
+                p = producer.get(id(v))
+                if (p is None or p.op not in INPLACE_PRODUCERS or id(v) in kept
+                        or id(v) in taken or tuple(v.shape) != tuple(it.shape)
+                        or pre.root(id(v)) != id(v) or pre.span(v)[1] != t):
+                    continue
+                k = next((k for k, o in enumerate(it.outputs) if o.dtype == v.dtype), None)
+                if k is None:
+                    continue
+                taken.add(id(v))
+                out[id(it)] = (j, k)
+                break
+        return out
+
     # -- lowering -----------------------------------------------------------------------
     def _lower(self, it):
         slot = self.slot
         if isinstance(it, FusionGroup):
-            kernel = codegen.kernel_for(codegen.generate(it))
-            return _group_step(it, kernel, slot, self.planned)
+            pair = self.inplace.get(id(it))
+            kernel = codegen.kernel_for(codegen.generate(it, pair))
+            return _group_step(it, kernel, slot, self.planned, pair)
         ins = [slot[id(v)] for v in it.inputs]
         outs = [slot[id(v)] for v in it.outputs]
         if it.op == "matmul":
@@ -329,7 +390,7 @@ class Program:
 
     def kernel_sources(self):
         """The generated source of each fused group's kernel."""
-        return [codegen.generate(g) for g in self.groups()]
+        return [codegen.generate(g, self.inplace.get(id(g))) for g in self.groups()]
 
     def __str__(self):
         lines = [f"program {self.name}: {len(self.steps)} steps, arena {self.arena_bytes} B"]
