@@ -229,22 +229,40 @@ def generate(group, inplace=None) -> str:
     """The Python/Numba source of ``group``'s kernel (a function named ``kernel``).
 
     Signature ``kernel(lo, hi, n0, ..., inputs..., stores..., accumulators...)``: loops
-    over the coalesced dims (see :class:`Layout`) in memory order, the split dim from
-    ``lo`` to ``hi``. Reductions add into float64 accumulators: where the inner dim is
-    kept, element by element (each accumulator element sums in the order of the outer
-    loops, and the loop vectorizes across elements); where it is reduced, the inner
-    row just stored (or, when the summed value is not stored, a scratch row of its
-    dtype) is added up in float64 by :func:`.rowsum.rowsum` (the one place with
-    reassociation: a fixed, vectorized order, the same on every call and thread count;
-    re-reading the row from L1 measured faster than accumulating in the inner loop). The elementwise arithmetic itself is never reassociated."""
+    over the coalesced dims (see :class:`Layout`), the split dim from ``lo`` to ``hi``.
+    Reductions add into float64 accumulators; the elementwise arithmetic itself is never
+    reassociated. By pattern:
+
+    - the inner dim reduced (a conv bias gradient, ``(N, C, H*W)`` summed to ``C``):
+      loops in memory order; the inner row just stored (or, when the summed value is not
+      stored, a scratch row of its dtype) is added up by :func:`.rowsum.rowsum`, the one
+      place with reassociation (a fixed, vectorized order, the same on every call and
+      thread count; re-reading the row from L1 measured faster than a float64 running
+      sum in the inner loop, which is bound by the add's latency);
+    - the inner dim kept, one pattern for all reductions (a linear bias gradient,
+      ``(B, F)`` summed to ``F``): kept dims outside, reduced dims inside, each sum a
+      scalar in strict order (measured on 64x84 faster than accumulating rows in memory
+      order, which LLVM does not vectorize with the accumulator possibly aliasing);
+    - otherwise memory order, each element added to its accumulator in the inner loop.
+
+    ``inplace=(j, k)``: stored output ``k`` overwrites input ``j`` (same shape and dtype,
+    read at the same index before the store): the kernel has no ``o{k}`` argument and
+    stores into ``a{j}``. One array rather than two equal pointers, because LLVM's
+    runtime alias check would send two overlapping arguments down the scalar path."""
     lay = Layout(group)
     m = len(lay.sizes)
     inner = m - 1
     split = 0 if lay.split is None else lay.split
+    column = bool(lay.kept) and len(set(lay.kept)) == 1 and lay.kept[0][inner]
+    order = list(range(m))
+    if column:  # kept dims outside (the split dim, kept by all, first), reduced inside
+        order = ([d for d in order if lay.kept[0][d]]
+                 + [d for d in order if not lay.kept[0][d]])
+    n_kept = sum(lay.kept[0]) if column else m
     names: dict[int, str] = {}
     args = ["lo", "hi"] + [f"n{d}" for d in range(m)]
     pre = []
-    loads: dict[int, list] = {d: [] for d in range(m)}  # loop level -> loads hoisted there
+    loads: dict[int, list] = {p: [] for p in range(m)}  # loop position -> loads there
     for j, v in enumerate(group.inputs):
         arg = f"a{j}"
         args.append(arg)
@@ -253,7 +271,7 @@ def generate(group, inplace=None) -> str:
             pre.append(f"x{j} = {arg}[()]")
             continue
         full = lay.full[j]
-        level = max([d for d in range(m) if full[d]], default=0)
+        level = max([p for p, d in enumerate(order) if full[d]], default=0)
         loads[level].append(f"x{j} = {arg}[{_idx(full, m)}]")
     body = []
     for k, n in enumerate(group.nodes):
@@ -272,6 +290,7 @@ def generate(group, inplace=None) -> str:
             args.append(f"o{j}")
         body.append(f"{dest[j]}[{full_idx}] = {names[id(v)]}")
     after = []  # after the inner loop, at its level
+    init, fold = [], []  # column mode: around the reduced loops
     uses_rowsum = False
     stored = {id(v): j for j, v in enumerate(group.outputs)}
     row = ", ".join(f"i{d}" for d in range(inner))
@@ -280,6 +299,11 @@ def generate(group, inplace=None) -> str:
         x = n.inputs[0]
         v = names[id(x)]
         kept = lay.kept[j]
+        if column:
+            init.append(f"s{j} = 0.0")
+            body.append(f"s{j} += {v}")
+            fold.append(f"r{j}[{_idx(kept, m)}] += s{j}")
+            continue
         if kept[inner]:
             body.append(f"r{j}[{_idx(kept, m)}] += {v}")
             continue
@@ -300,15 +324,20 @@ def generate(group, inplace=None) -> str:
     lines += ["", "", "@njit(cache=True, nogil=True)", f"def kernel({', '.join(args)}):"]
     lines += [f"    {p}" for p in pre]
     ind = "    "
-    for d in range(m):
+    for p, d in enumerate(order):
+        if p == n_kept:
+            lines += [f"{ind}{x}" for x in init]
         rng = "lo, hi" if d == split else f"n{d}"
         lines.append(f"{ind}for i{d} in range({rng}):")
         ind += "    "
-        lines += [f"{ind}{x}" for x in loads[d]]
+        lines += [f"{ind}{x}" for x in loads[p]]
+    if n_kept == m:
+        lines += [f"{ind}{x}" for x in init]
     lines += [f"{ind}{b}" for b in body]
-    if not body and not loads[inner]:
+    if not body and not loads[m - 1]:
         lines.append(f"{ind}pass")
     lines += ["    " * m + a for a in after]
+    lines += ["    " * (1 + n_kept) + a for a in fold]
     return "\n".join(lines) + "\n"
 
 
