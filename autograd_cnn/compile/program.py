@@ -128,6 +128,8 @@ def _writable_c(a):
 
 
 def _group_step(group, kernel, slot, planned, inplace=None):
+    """The step running ``group``'s kernel: operands and stores reshaped (views) to the
+    coalesced layout, float64 accumulators zeroed, results cast to their dtypes."""
     lay = codegen.Layout(group)
     sizes = lay.sizes
     # operands reshaped to the coalesced layout (None: already in it, or 0-d)
@@ -139,42 +141,43 @@ def _group_step(group, kernel, slot, planned, inplace=None):
     if inplace is not None:
         j_in, k_out = inplace
         s_in, s_out = slot[id(group.inputs[j_in])], slot[id(group.outputs[k_out])]
-    reds = []
+    reds = []  # slot, accumulator shape, its coalesced shape (None: the same), dtype, count
     for n, keep, shape in zip(group.reductions, group.keep_shapes, lay.keeps):
         out = n.outputs[0]
         count = math.prod(group.shape) // max(1, math.prod(keep))
-        reds.append((slot[id(out)], shape, tuple(out.shape), out.dtype,
-                     count if n.op == "mean" else None))
+        acc_shape = tuple(out.shape)
+        reds.append((slot[id(out)], acc_shape, None if acc_shape == shape else shape,
+                     out.dtype, count if n.op == "mean" else None))
     n_split = sizes[0 if lay.split is None else lay.split]  # the kernel's lo..hi dim
+    limit = GROUP_SPLIT_MIN_ELEMENTS
+    splittable = (limit is not None and lay.split is not None and n_split > 1
+                  and math.prod(sizes) >= limit)
     blocks = list(range(n_split))
-    total = math.prod(sizes)
 
     def step(S):
-        limit = GROUP_SPLIT_MIN_ELEMENTS  # read per call (tests set it)
-        splittable = (limit is not None and lay.split is not None and n_split > 1
-                      and total >= limit)
         if inplace is not None:
             S[s_out] = S[s_in] = _writable_c(S[s_in])
         args = [S[i] if shape is None else S[i].reshape(shape) for i, shape in ins]
-        outs = []
         for s, is_planned, shape, dtype in stores:
             if is_planned:
                 buf = S[s]
             else:
-                buf = np.empty(shape, dtype)
-                S[s] = buf
-            outs.append(buf if out_shape is None else buf.reshape(out_shape))
-        accs = [np.zeros(r[1], np.float64) for r in reds]
+                buf = S[s] = np.empty(shape, dtype)
+            args.append(buf if out_shape is None else buf.reshape(out_shape))
+        accs = []
+        for _, shape, kshape, _, _ in reds:
+            acc = np.zeros(shape, np.float64)
+            accs.append(acc)
+            args.append(acc if kshape is None else acc.reshape(kshape))
         if splittable:
             _threads.run_blocks(blocks, lambda part: kernel(part[0], part[-1] + 1, *sizes,
-                                                            *args, *outs, *accs))
+                                                            *args))
         else:
-            kernel(0, n_split, *sizes, *args, *outs, *accs)
-        for (s, _, shape, dtype, count), acc in zip(reds, accs):
-            res = acc.reshape(shape)
+            kernel(0, n_split, *sizes, *args)
+        for (s, shape, _, dtype, count), acc in zip(reds, accs):
             if count is not None:
-                res = res / count if count else np.full(shape, np.nan)
-            S[s] = res.astype(dtype)
+                acc = acc / count if count else np.full(shape, np.nan)
+            S[s] = acc.astype(dtype)
     return step
 
 
