@@ -55,7 +55,7 @@ def test_kernel_sources_do_not_depend_on_sizes():
     assert sources[0] and sources[0] == sources[1]
 
 
-def test_lenet_groups_store_once_and_the_backward_overwrites_the_pool_results():
+def test_lenet_relu_layers_save_masks_and_store_in_place():
     nn = ac.nn
     ac.manual_seed(0)
     m = nn.Sequential(  # the LeNet-5 of benchmarks/bench_compile.py
@@ -69,10 +69,17 @@ def test_lenet_groups_store_once_and_the_backward_overwrites_the_pool_results():
     fwd, bwd = f.programs
     conv_groups = [g for g in fwd.groups() if len(g.shape) == 4]
     assert len(conv_groups) == 2
-    for g in conv_groups:  # bias + ReLU: only relu's result is stored (into the arena:
-        # it is saved for the backward, so it does not take over the conv's buffer)
-        assert [n.op for n in g.nodes][-1] == "relu" and len(g.outputs) == 1
-        assert id(g) not in fwd.inplace and id(g.outputs[0]) in fwd.planned
+    for g in conv_groups:
+        # bias + ReLU + the mask x > 0: the ReLU's result goes over the conv's (only the
+        # max-pool reads it), the bool mask is what the backward reads
+        assert [n.op for n in g.nodes] == ["add", "relu", "gt"]
+        assert [v.dtype.kind for v in g.outputs] == ["f", "b"]
+        assert fwd.inplace[id(g)] == (0, 0) and id(g.outputs[1]) in fwd.planned
+    saved = {id(v) for v in f._last.split.saved}
+    assert all(id(g.outputs[1]) in saved and id(g.outputs[0]) not in saved
+               for g in conv_groups)
+    for g in [g for g in fwd.groups() if len(g.shape) == 2]:  # linear layers: the
+        assert [n.op for n in g.nodes] == ["add", "relu"]  # output, saved anyway
     pool_groups = [g for g in bwd.groups() if len(g.shape) == 4]
     assert len(pool_groups) == 2 and all(id(g) in bwd.inplace for g in pool_groups)
     assert all("rowsum" in codegen.generate(g, bwd.inplace[id(g)]) for g in pool_groups)

@@ -51,7 +51,7 @@ from .fusion import fuse
 from .memory import MemoryPlan
 from .partition import Split
 from .program import Program
-from .rewrite import relu_masks_from_outputs
+from .rewrite import relu_masks
 
 MODES = ("train", "inference")
 
@@ -209,7 +209,7 @@ class _Entry:
                       name=_name(self.cf.fn))
         if env:
             g = concretize(g, env)
-        g = relu_masks_from_outputs(_simplify(g))
+        g = relu_masks(_simplify(g), len(g_fwd.outputs))
         n_out = len(g_fwd.outputs)
         seeds = g.inputs[n_tensors:]
         for v, w in zip(g.inputs, g_fwd.inputs):
