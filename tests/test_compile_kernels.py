@@ -85,13 +85,18 @@ def test_lenet_relu_layers_save_masks_and_store_in_place():
     assert all("rowsum" in codegen.generate(g, bwd.inplace[id(g)]) for g in pool_groups)
 
 
-def test_relu_grad_from_the_output_keeps_zeros_negative_zeros_and_nans():
+@pytest.mark.parametrize("square", [False, True])
+def test_relu_grad_from_a_mask_or_the_output_keeps_zeros_negative_zeros_and_nans(square):
+    # square=False: nothing in the backward reads relu's output, so it reads the mask
+    # x > 0 (computed in the forward); square=True: y*y's VJP reads y, so it reads y
     x = np.array([[-1.0, -0.0, 0.0, 2.0, np.nan, 3.0]], np.float32)
     xs = ac.tensor(x, requires_grad=True)
     b = ac.tensor(np.zeros((1, 6), np.float32), requires_grad=True)
+    c = ac.tensor(np.arange(1.0, 7.0, dtype=np.float32))
 
     def fn(x, b):
-        return (ac.relu(x + b) * ac.tensor(np.arange(1.0, 7.0, dtype=np.float32))).sum()
+        y = ac.relu(x + b)
+        return ((y * y if square else y) * c).sum()
 
     grads = []
     for f in (fn, ac.compile(fn)):
@@ -100,6 +105,10 @@ def test_relu_grad_from_the_output_keeps_zeros_negative_zeros_and_nans():
         grads.append((xs.grad.numpy().copy(), b.grad.numpy().copy()))
     for got, want in zip(grads[1], grads[0]):
         np.testing.assert_array_equal(got, want)
+    ops = [n.op for n in f.graph.nodes]
+    assert ("gt" in ops) != square  # the mask runs in the forward program, if at all
+    saved = [v.dtype.kind for v in f._last.split.saved]
+    assert ("b" in saved) != square
 
 
 def _net(pool, act):
