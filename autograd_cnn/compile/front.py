@@ -243,7 +243,7 @@ class _Entry:
         bwd_items = fuse(split.backward, enabled=self.cf.fuse)
         self.bwd = Program(bwd_items, split.saved + seeds, split.grads, split.grads,
                            _consts(split.backward, split.grads), name=f"{g.name}_backward",
-                           tuner=self.tuner)
+                           tuner=self.tuner, inplace=True)
 
     # -- running ------------------------------------------------------------------------
     def __call__(self, args):

@@ -199,9 +199,13 @@ class Program:
         Constants read by the program.
     tuner : autotune.Tuner, optional
         Measures each conv-family node's algorithms (else the per-shape rule decides).
+    inplace : bool
+        Let fused groups store into operands they read for the last time (see
+        :meth:`_choose_inplace`; compiling enables it for backward programs).
     """
 
-    def __init__(self, items, inputs, outputs, escaping, consts, name="program", tuner=None):
+    def __init__(self, items, inputs, outputs, escaping, consts, name="program", tuner=None,
+                 inplace=False):
         self.name = name
         self.tuner = tuner
         self.algorithms = []  # (conv-family node, chosen algorithm)
@@ -235,7 +239,7 @@ class Program:
             for v in defs + uses:  # members' scalar values need no slot
                 slot_of(v)
             info.append((defs, uses, aliases))
-        self.inplace = self._choose_inplace(info)
+        self.inplace = self._choose_inplace(info) if inplace else {}
         for t, it in enumerate(self.items):
             pair = self.inplace.get(id(it))
             if pair is not None:  # the stored output lives in the input's memory
@@ -292,11 +296,14 @@ class Program:
         memory a kernel touches: ReLU backward + bias gradient overwriting max-pool's
         scatter, 64x6x28x28 float32, measured 0.116 -> 0.072 ms.
 
-        Only for results that die within the run (not returned, not saved for the
-        backward): a saved result in a kernel-allocated buffer (bias + ReLU into the conv
-        output, 0.060 -> 0.025 ms by itself) keeps 1.2 MB blocks alive from the forward
-        to the backward, and glibc then returned and re-faulted memory on every step
-        (measured ~700 page faults per LeNet-5 step, +1 ms), where the arena is reused."""
+        Only for results that die within the run (not returned, not saved), and only in
+        backward programs: storing in place keeps a kernel-allocated block alive longer,
+        which changes the order of the allocator's large blocks. In LeNet-5's forward
+        (bias + ReLU over the conv output, 0.060 -> 0.025 ms by itself) glibc then
+        returned memory to the system and faulted it back in on every step, in most
+        processes (measured 600-730 page faults per step, against 0.1 without, or with
+        in-place in the backward only): the arena, reused across steps, has no such
+        failure mode."""
         pre = Lifetimes(info, self.outputs)
         producer = {}
         for it in self.items:
