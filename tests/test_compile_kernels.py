@@ -228,3 +228,29 @@ def test_an_operand_read_later_is_not_overwritten():
         results.append([out.numpy(), x.grad.numpy(), w.grad.numpy(), b.grad.numpy()])
     for got, want in zip(results[1], results[0]):
         np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("conv_first", [False, True])
+def test_a_backward_operand_read_later_is_not_overwritten(conv_first):
+    # the max-pool's scatter S feeds both the tanh VJP group and the conv's VJPs: the
+    # group may store its result over S only when it is S's last reader
+    rng = np.random.default_rng(4)
+    v = ac.tensor(rng.normal(size=(2, 3, 7, 7)), requires_grad=True)
+    x = ac.tensor(rng.normal(size=(2, 2, 8, 8)), requires_grad=True)
+    w = ac.tensor(rng.normal(size=(3, 2, 3, 3)), requires_grad=True)
+
+    def fn(v, x, w):
+        a = ac.tanh(F.max_pool2d(v, 2, stride=1)) * 1.5
+        c = F.conv2d(x, w)
+        z = F.max_pool2d(c + a if conv_first else a + c, 2, stride=1)
+        return (z * z).sum()
+
+    results = []
+    for f in (fn, ac.compile(fn)):
+        f(v, x, w)
+        v.grad = x.grad = w.grad = None
+        out = f(v, x, w)
+        out.backward()
+        results.append([out.numpy(), v.grad.numpy(), x.grad.numpy(), w.grad.numpy()])
+    for got, want in zip(results[1], results[0]):
+        np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-12)
