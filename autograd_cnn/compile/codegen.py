@@ -18,8 +18,8 @@ in a new one: Numba's on-disk cache) compiles nothing. The cache directory is
 from __future__ import annotations
 
 import hashlib
-import math
 import importlib.util
+import math
 import os
 import sys
 import threading
