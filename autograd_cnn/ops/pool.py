@@ -161,6 +161,7 @@ def _tables(kind: str, in_sp: tuple, spec: tuple):
     if is_max and len(k) <= 2:
         # the row kernel: W-direction stride, dilation, padding and in-bounds ranges
         fast = (s[-1], d[-1], pad[-1], *K.row_ranges(tabs[2]))
+        fast += (K.is_2x2_stride_2(tabs[1], tabs[2], *fast[:3]),)
     if is_max:
         return out_sp, tabs, None, fast
     if p["divisor_override"] is not None:
@@ -234,7 +235,13 @@ def _scatter_impl(g, idx, plane):
     nd = len(plane)
     lead = _scatter_shape(g.shape, idx.shape, plane)[: g.ndim - nd]
     P = math.prod(lead)
-    out, ok = K.plane_scatter_add(g.reshape(P, -1), idx.reshape(P, -1), math.prod(plane))
+    if nd == 2 and g.shape[-2:] == (plane[0] // 2, plane[1] // 2) and g.size:
+        # the shape of a 2x2 / stride-2 max pool: its direct backward (checked per index)
+        out, ok = K.plane_scatter_add_2x2(g.reshape(P, *g.shape[-2:]),
+                                          idx.reshape(P, *g.shape[-2:]), *plane)
+    else:
+        out, ok = K.plane_scatter_add(g.reshape(P, -1), idx.reshape(P, -1),
+                                      math.prod(plane))
     if not ok:
         raise PoolIndicesError(
             f"pool_scatter(): indices must lie in [0, {math.prod(plane)}) for output planes "
