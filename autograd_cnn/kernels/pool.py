@@ -244,18 +244,23 @@ def _scatter_2x2(g, idx, out, OH, OW, W):
 
 
 @twin(cache=True)
-def _scatter_add(g, idx, out, bad):
+def _scatter_add(g, idx, out):
+    # returns the number of indices outside [0, S) (skipped)
     P, M = g.shape
     S = out.shape[1]
+    nbad = 0
     for p in prange(P):
         for s in range(S):
             out[p, s] = 0
+        n = 0
         for m in range(M):
             i = idx[p, m]
             if i < 0 or i >= S:
-                bad[p] = 1
+                n += 1
             else:
                 out[p, i] += g[p, m]
+        nbad += n
+    return nbad
 
 
 @twin(cache=True)
@@ -380,6 +385,16 @@ def max_pool_forward(x, td, th, tw, fast=None):
     return out, idx
 
 
+def max_pool_2x2(x, W: int, OH: int, OW: int):
+    """:func:`max_pool_forward` of 2x2 / stride-2 windows without padding on flat planes
+    ``x: (P, H * W)`` (``OH = H // 2``, ``OW = W // 2``): ``(out, idx)``, ``(P, OH * OW)``."""
+    x = _planes(x)
+    out = np.empty((x.shape[0], OH * OW), dtype=x.dtype)
+    idx = np.empty((x.shape[0], OH * OW), dtype=np.int64)
+    _max_2x2.pick(_par(x.size))(x, W, out, idx, OH, OW)
+    return out, idx
+
+
 def is_2x2_stride_2(th, tw, sw, dw, pw) -> bool:
     """The window of LeNet/VGG/ResNet pooling: 2x2, stride 2, no padding, no dilation."""
     if (sw, dw, pw) != (2, 1, 0) or th.shape[1] != 2 or tw.shape[1] != 2:
@@ -410,9 +425,7 @@ def plane_scatter_add(g, idx, plane_size: int):
     g = _planes(g)
     idx = np.ascontiguousarray(idx, dtype=np.int64)
     out = np.empty((g.shape[0], plane_size), dtype=g.dtype)
-    bad = np.zeros(g.shape[0], dtype=np.uint8)
-    _scatter_add.pick(_par(out.size))(g, idx, out, bad)
-    return out, not bad.any()
+    return out, _scatter_add.pick(_par(out.size))(g, idx, out) == 0
 
 
 def plane_scatter_add_2x2(g, idx, H: int, W: int):
