@@ -12,8 +12,9 @@ from autograd_cnn import errors
 from autograd_cnn.kernels import pool as K
 from autograd_cnn.ops.pool import pool_scatter
 
-# row lengths OW: scalar (< 4), two blocks of 4 (4-7), blocks of 8 + a tail of 8 or 4
-# (8-15), LLVM's own loop (>= 16); odd H and W leave a row / column uncovered
+# row lengths OW: LLVM's loop (< 4 and >= 16), two blocks of 4 (4-7), two blocks of 8
+# (8-15); the direct backward takes rows of 8 and more; odd H and W leave a row / column
+# uncovered
 SHAPES = [(2, 3, 2, 2), (1, 2, 5, 7), (2, 2, 8, 9), (1, 3, 10, 11), (2, 1, 14, 15),
           (1, 2, 16, 16), (1, 1, 7, 18), (2, 2, 6, 26), (1, 2, 28, 28), (1, 1, 5, 30),
           (1, 1, 4, 33), (1, 1, 3, 40)]
@@ -48,18 +49,20 @@ def test_forward_blocks_match_the_reference_bitwise_and_twins_agree(shape, dtype
     xf, P, H, W, OH, OW = _problem(shape, dtype, sum(shape))
     ro, ri = K.max_pool_reference(xf.reshape(P, 1, H, W), *_tables(H, W, OH, OW))
     results = []
-    for kernel in K._max_2x2.dispatchers():
+    twin = K._max_2x2_kernel(OW)
+    assert (twin is K._max_2x2_blocks) == (4 <= OW < 16)
+    for kernel in twin.dispatchers() + (K._max_2x2.serial,):
         out = np.full((P, OH * OW), 7, dtype)
         idx = np.full((P, OH * OW), -5, np.int64)
         kernel(xf, W, out, idx, OH, OW)
         np.testing.assert_array_equal(_bits(out), _bits(ro.reshape(P, -1)))
         np.testing.assert_array_equal(idx, ri.reshape(P, -1))
         results.append((out.tobytes(), idx.tobytes()))
-    assert results[0] == results[1]
+    assert results[0] == results[1] == results[2]
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("shape", SHAPES)
+@pytest.mark.parametrize("shape", [s for s in SHAPES if s[3] >= 16])
 def test_direct_backward_equals_the_general_scatter_bitwise(shape, dtype):
     xf, P, H, W, OH, OW = _problem(shape, dtype, 2 * sum(shape))
     _, idx = K.max_pool_forward(xf.reshape(P, 1, H, W), *_tables(H, W, OH, OW))
@@ -132,3 +135,12 @@ def test_lenet_pool_gradient_routes_to_the_first_maximum():
     first = windows.argmax(-1)
     np.testing.assert_array_equal(idx.numpy(), (28 * (2 * np.arange(14)[:, None] + first // 2)
                                                 + 2 * np.arange(14) + first % 2))
+
+
+def test_the_block_kernels_refuse_rows_they_cannot_cover():
+    x = np.zeros((2, 4 * 6), np.float32)  # 2 planes of 4 x 6: rows of 3 outputs
+    with pytest.raises(ValueError, match="rows of 4 to 15"):
+        K._max_2x2_blocks.serial(x, 6, np.empty((2, 6), np.float32),
+                                 np.empty((2, 6), np.int64), 2, 3)
+    g, idx = np.ones((2, 6), np.float32), np.zeros((2, 6), np.int64)
+    assert K._scatter_2x2.serial(g, idx, np.empty((2, 24), np.float32), 2, 3, 6) == 2

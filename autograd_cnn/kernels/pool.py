@@ -34,7 +34,7 @@ import numpy as np
 from numba import prange, uintp
 
 from .jit import twin
-from .simd import max_block4, max_block8, scatter_block4, scatter_block8
+from .simd import max_block4, max_block8, scatter_block8
 
 #: Below this many input (or gradient) elements, pooling runs serially: waking the thread
 #: pool costs more than it saves, and the parallel twin of a kernel is compiled only for
@@ -130,13 +130,9 @@ def _max_fwd_2d(x, W, th, wlo, whi, sw, dw, pw, out, idx):
 
 @twin(cache=True)
 def _max_2x2(x, W, out, idx, OH, OW):
-    # 2x2 windows, stride 2, no padding (LeNet/VGG/ResNet pooling). A row of 8-15 outputs
-    # runs in explicit-vector blocks of 8 windows, then one block of 8 or 4 ending at the
-    # row's end and overlapping the previous one (an output written twice gets the same
-    # value twice); rows of 4-7 take two blocks of 4, shorter rows run scalar
-    # (kernels/simd.py: 4x faster than the scalar loop on rows of 14). Same rule
-    # everywhere: taps in row-major order, a later tap wins if greater or NaN (the first
-    # maximum and the last NaN win).
+    # 2x2 windows, stride 2, no padding (the common case; 1.5x faster than the row kernel).
+    # Taps in row-major order; a later tap wins if greater or NaN, so the first maximum
+    # and the last NaN win, as in the general kernels.
     P = x.shape[0]
     Wu = uintp(W)
     for p in prange(P):
@@ -144,62 +140,60 @@ def _max_2x2(x, W, out, idx, OH, OW):
         op = out[p]
         ip = idx[p]
         for oh in range(OH):
+            r0 = uintp(2 * oh) * Wu
+            o0 = uintp(oh * OW)
+            for ow in range(OW):
+                j = r0 + uintp(2 * ow)
+                best = xp[j]
+                bi = j
+                for t in (uintp(1), Wu, Wu + uintp(1)):
+                    v = xp[j + t]
+                    take = (v > best) | (v != v)
+                    best = v if take else best
+                    bi = j + t if take else bi
+                op[o0 + uintp(ow)] = best
+                ip[o0 + uintp(ow)] = bi
+
+
+@twin(cache=True)
+def _max_2x2_blocks(x, W, out, idx, OH, OW):
+    # _max_2x2 for rows of 4 to 15 outputs, which LLVM's vector loop (16 outputs a step)
+    # never enters: explicit-vector blocks (kernels/simd.py; 4x faster on rows of 14),
+    # two per row: blocks of 8 at 0 and OW - 8 for rows of 8-15, of 4 at 0 and OW - 4 for
+    # rows of 4-7 (an output covered twice gets the same value twice). The same rule as
+    # the scalar kernels: taps in row-major order, a later tap wins if greater or NaN.
+    if OW < 4 or OW > 15:
+        raise ValueError("_max_2x2_blocks: rows of 4 to 15 outputs only")
+    P = x.shape[0]
+    for p in prange(P):
+        xp = x[p]
+        op = out[p]
+        ip = idx[p]
+        for oh in range(OH):
             r0 = 2 * oh * W
             o0 = oh * OW
-            if OW >= 16:
-                # long rows: LLVM's own vector loop (16 outputs a step) is as fast, and
-                # faster on large memory-bound inputs (56x56: 0.78 vs 0.82 ms)
-                r0u = uintp(r0)
-                for ow in range(OW):
-                    j = r0u + uintp(2 * ow)
-                    best = xp[j]
-                    bi = j
-                    for t in (uintp(1), Wu, Wu + uintp(1)):
-                        v = xp[j + t]
-                        take = (v > best) | (v != v)
-                        best = v if take else best
-                        bi = j + t if take else bi
-                    op[uintp(o0 + ow)] = best
-                    ip[uintp(o0 + ow)] = bi
-            elif OW >= 8:
-                s = 0
-                while s + 8 <= OW:
-                    max_block8(xp, r0 + 2 * s, W, op, ip, o0 + s)
-                    s += 8
-                if s + 4 < OW:  # 5-7 left: a block of 8 ending at the row's end
-                    s = OW - 8
-                    max_block8(xp, r0 + 2 * s, W, op, ip, o0 + s)
-                elif s < OW:  # 1-4 left: a block of 4 ending there
-                    s = OW - 4
-                    max_block4(xp, r0 + 2 * s, W, op, ip, o0 + s)
-            elif OW >= 4:
+            if OW >= 8:
+                max_block8(xp, r0, W, op, ip, o0)
+                max_block8(xp, r0 + 2 * (OW - 8), W, op, ip, o0 + OW - 8)
+            else:
                 max_block4(xp, r0, W, op, ip, o0)
                 max_block4(xp, r0 + 2 * (OW - 4), W, op, ip, o0 + OW - 4)
-            else:
-                for ow in range(OW):
-                    j = r0 + 2 * ow
-                    best = xp[j]
-                    bi = j
-                    for t in (1, W, W + 1):
-                        v = xp[j + t]
-                        take = (v > best) | (v != v)
-                        best = v if take else best
-                        bi = j + t if take else bi
-                    op[o0 + ow] = best
-                    ip[o0 + ow] = bi
 
 
 @twin(cache=True)
 def _scatter_2x2(g, idx, out, OH, OW, W):
-    # The max-pool gradient of 2x2 / stride-2 windows without zeroing then scattering:
-    # each window's four positions are written once (0 + g at the saved index, 0 at the
-    # others; vector blocks as in _max_2x2), then the row and column a floor-mode pool
-    # leaves uncovered are zeroed. Valid only if every index lies in its own window (the
-    # windows are disjoint, so each position then receives at most one value, exactly what
-    # a scatter-add into zeros gives); returns the number of planes where one did not
-    # (the caller then reruns the general scatter, which overwrites those planes).
+    # The max-pool gradient of 2x2 / stride-2 windows, rows of at least 8 outputs, without
+    # zeroing then scattering: each window's four positions are written once (0 + g at the
+    # saved index, 0 at the others) by blocks of 8 windows (kernels/simd.py; the last one
+    # ends at the row's end, overlapping the previous), then the row and column a
+    # floor-mode pool leaves uncovered are zeroed. Valid only if every index lies in its
+    # own window (the windows are disjoint, so each position then receives at most one
+    # value, exactly what a scatter-add into zeros gives); returns the number of planes
+    # where one did not (the caller then reruns the general scatter over everything).
     P = g.shape[0]
     S = out.shape[1]
+    if OW < 8:  # (the blocks would start before the row): "every plane failed"
+        return P
     nbad = 0
     for p in prange(P):
         gp = g[p]
@@ -209,31 +203,11 @@ def _scatter_2x2(g, idx, out, OH, OW, W):
         for oh in range(OH):
             r0 = 2 * oh * W
             o0 = oh * OW
-            if OW >= 8:
-                s = 0
-                while s + 8 <= OW:
-                    ok &= scatter_block8(gp, ip, o0 + s, r0 + 2 * s, W, op)
-                    s += 8
-                if s + 4 < OW:  # 5-7 left: a block of 8 ending at the row's end
-                    s = OW - 8
-                    ok &= scatter_block8(gp, ip, o0 + s, r0 + 2 * s, W, op)
-                elif s < OW:  # 1-4 left: a block of 4 ending there
-                    s = OW - 4
-                    ok &= scatter_block4(gp, ip, o0 + s, r0 + 2 * s, W, op)
-            elif OW >= 4:
-                ok &= scatter_block4(gp, ip, o0, r0, W, op)
-                ok &= scatter_block4(gp, ip, o0 + OW - 4, r0 + 2 * (OW - 4), W, op)
-            else:
-                for ow in range(OW):
-                    j = r0 + 2 * ow
-                    i = ip[o0 + ow]
-                    hit = False
-                    for t in (0, 1, W, W + 1):
-                        op[j + t] = 0
-                        if i == j + t:
-                            op[j + t] += gp[o0 + ow]
-                            hit = True
-                    ok &= hit
+            s = 0
+            while s < OW:
+                s = min(s, OW - 8)
+                ok &= scatter_block8(gp, ip, o0 + s, r0 + 2 * s, W, op)
+                s += 8
             for w in range(2 * OW, W):  # odd W: the last column
                 op[r0 + w] = 0
                 op[r0 + W + w] = 0
@@ -375,8 +349,9 @@ def max_pool_forward(x, td, th, tw, fast=None):
         sw, dw, pw, wlo, whi = fast[:5]
         two = fast[5] if len(fast) > 5 else is_2x2_stride_2(th, tw, sw, dw, pw)
         if two:
-            _max_2x2.pick(_par(x.size))(x.reshape(P, H * W), W, out.reshape(P, -1),
-                                        idx.reshape(P, -1), th.shape[0], tw.shape[0])
+            kernel = _max_2x2_kernel(tw.shape[0]).pick(_par(x.size))
+            kernel(x.reshape(P, H * W), W, out.reshape(P, -1), idx.reshape(P, -1),
+                   th.shape[0], tw.shape[0])
             return out, idx
         _max_fwd_2d.pick(_par(x.size))(x.reshape(P, H * W), W, th, wlo, whi, sw, dw, pw,
                                        out.reshape(P, -1), idx.reshape(P, -1))
@@ -391,8 +366,14 @@ def max_pool_2x2(x, W: int, OH: int, OW: int):
     x = _planes(x)
     out = np.empty((x.shape[0], OH * OW), dtype=x.dtype)
     idx = np.empty((x.shape[0], OH * OW), dtype=np.int64)
-    _max_2x2.pick(_par(x.size))(x, W, out, idx, OH, OW)
+    _max_2x2_kernel(OW).pick(_par(x.size))(x, W, out, idx, OH, OW)
     return out, idx
+
+
+def _max_2x2_kernel(OW):
+    """The blocks for rows of 4-15 outputs, LLVM's vector loop otherwise (as fast on long
+    rows, faster on large memory-bound inputs: 0.78 vs 0.82 ms on (16, 64, 56, 56))."""
+    return _max_2x2_blocks if 4 <= OW < 16 else _max_2x2
 
 
 def is_2x2_stride_2(th, tw, sw, dw, pw) -> bool:

@@ -15,7 +15,7 @@ its output; the ``n`` windows read ``[r0, r0 + 2n)`` and ``[r0 + W, r0 + W + 2n)
 
 - ``max_block{4,8}(x, r0, W, out, idx, o0)``: values and argmax of the windows, exactly
   as the scalar rule (taps in row-major order; a later tap wins when greater or NaN).
-- ``scatter_block{4,8}(g, idx, o0, r0, W, out) -> bool``: the max-pool gradient of the
+- ``scatter_block8(g, idx, o0, r0, W, out) -> bool``: the max-pool gradient of the
   windows written directly (``0 + g`` at the saved argmax, ``0`` at the three other taps);
   returns whether every index lay inside its own window (if not, the caller must fall back
   to the general scatter, which overwrites everything).
@@ -156,4 +156,4 @@ def _scatter_block(n):
 
 
 max_block4, max_block8 = _max_block(4), _max_block(8)
-scatter_block4, scatter_block8 = _scatter_block(4), _scatter_block(8)
+scatter_block8 = _scatter_block(8)
