@@ -218,23 +218,18 @@ def _scatter_2x2(g, idx, out, OH, OW, W):
 
 
 @twin(cache=True)
-def _scatter_add(g, idx, out):
-    # returns the number of indices outside [0, S) (skipped)
+def _scatter_add(g, idx, out, bad):
     P, M = g.shape
     S = out.shape[1]
-    nbad = 0
     for p in prange(P):
         for s in range(S):
             out[p, s] = 0
-        n = 0
         for m in range(M):
             i = idx[p, m]
             if i < 0 or i >= S:
-                n += 1
+                bad[p] = 1
             else:
                 out[p, i] += g[p, m]
-        nbad += n
-    return nbad
 
 
 @twin(cache=True)
@@ -406,7 +401,9 @@ def plane_scatter_add(g, idx, plane_size: int):
     g = _planes(g)
     idx = np.ascontiguousarray(idx, dtype=np.int64)
     out = np.empty((g.shape[0], plane_size), dtype=g.dtype)
-    return out, _scatter_add.pick(_par(out.size))(g, idx, out) == 0
+    bad = np.zeros(g.shape[0], dtype=np.uint8)
+    _scatter_add.pick(_par(out.size))(g, idx, out, bad)
+    return out, not bad.any()
 
 
 def plane_scatter_add_2x2(g, idx, H: int, W: int):
