@@ -20,7 +20,9 @@ its output; the ``n`` windows read ``[r0, r0 + 2n)`` and ``[r0 + W, r0 + W + 2n)
   returns whether every index lay inside its own window (if not, the caller must fall back
   to the general scatter, which overwrites everything).
 
-Nothing here bounds-checks: the callers guarantee the ranges.
+Nothing here bounds-checks: the callers guarantee the ranges. Numba's disk cache keys the
+kernels that inline these blocks on their own file (kernels/pool.py): after editing this
+file, touch that one (or clear the cache) so that they are recompiled.
 """
 
 from __future__ import annotations
