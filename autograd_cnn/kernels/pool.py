@@ -12,10 +12,15 @@ adaptive pooling only differ in their tables, so the same four kernels serve bot
   window order wins; a NaN wins over everything (the last NaN, as on PyTorch CPU).
   Regular 1-D/2-D max pooling (the common case) takes a row kernel instead of the table
   kernel: branch-free selects along a row of outputs, about 2x faster on 3x3/2 windows.
+  2x2 / stride-2 windows (:func:`max_pool_2x2`) have their own kernels: explicit-vector
+  blocks of windows (:mod:`autograd_cnn.kernels.simd`) for rows of 4-15 outputs, which
+  LLVM leaves scalar (LeNet-5: 4x faster), a vectorized row loop otherwise.
 - :func:`plane_scatter_add` / :func:`plane_gather`: the max-pool gradient (scatter of the
   output gradient to the saved argmax, accumulating where windows overlap) and its
   adjoint (gather at the same indices); :func:`plane_scatter_set`: max unpooling (a
   scatter that keeps one value where indices repeat, as PyTorch).
+  :func:`plane_scatter_add_2x2`: the same result for 2x2 / stride-2 shapes, written
+  directly when every index lies in its own window (checked; else the general scatter).
 - :func:`avg_pool_forward` / :func:`avg_pool_backward`: windowed mean with a separable
   divisor ``div_d[od] * div_h[oh] * div_w[ow]``, and its adjoint.
 
