@@ -91,8 +91,8 @@ def first_step_kernels():
 
     gemm = ([C.im2col_gemm, C.gemm_col2im, C.im2col_gemm_wgrad] if numba_has_blas()
             else [C.im2col, C.col2im])
-    return [C._conv_direct_flat, C._conv_weight_grad_direct_flat, *gemm, P._max_2x2,
-            P._scatter_add]
+    return [C._conv_direct_flat, C._conv_weight_grad_direct_flat, *gemm, P._max_2x2_blocks,
+            P._scatter_2x2, P._scatter_add]
 
 
 def kernels_need_compiling() -> bool:

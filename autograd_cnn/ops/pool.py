@@ -161,6 +161,7 @@ def _tables(kind: str, in_sp: tuple, spec: tuple):
     if is_max and len(k) <= 2:
         # the row kernel: W-direction stride, dilation, padding and in-bounds ranges
         fast = (s[-1], d[-1], pad[-1], *K.row_ranges(tabs[2]))
+        fast += (K.is_2x2_stride_2(tabs[1], tabs[2], *fast[:3]),)
     if is_max:
         return out_sp, tabs, None, fast
     if p["divisor_override"] is not None:
@@ -206,10 +207,31 @@ def _as_planes(x: np.ndarray, nd: int) -> tuple[np.ndarray, tuple]:
 # ---- max pooling: forward with argmax, scatter and gather -----------------------------
 
 
+@lru_cache(maxsize=512)
+def _max_2x2_plan(kind: str, shape: tuple, spec: tuple):
+    """``(P, H*W, W, OH, OW, out_shape)`` when max pooling ``shape`` is 2x2 / stride 2
+    without padding (the direct kernel), else None; cached per shape (the per-call Python
+    work of the general path costs about as much as the kernel on LeNet's 10x10 planes)."""
+    nd = _nd(dict(spec))
+    if nd != 2 or len(shape) < 3:
+        return None
+    out_sp, _, _, fast = _tables(kind, shape[-2:], spec)
+    if fast is None or not fast[5]:
+        return None
+    H, W = shape[-2:]
+    return (math.prod(shape[:-2]), H * W, W, *out_sp, tuple(shape[:-2]) + tuple(out_sp))
+
+
 def _max_impl(kind):
     def impl(x, **params):
+        spec = _spec(params)
+        plan = _max_2x2_plan(kind, x.shape, spec)
+        if plan is not None:
+            P, HW, W, OH, OW, shape = plan
+            out, idx = K.max_pool_2x2(x.reshape(P, HW), W, OH, OW)
+            return out.reshape(shape), idx.reshape(shape)
         nd = _nd(params)
-        out_sp, tabs, _, fast = _tables(kind, x.shape[-nd:], _spec(params))
+        out_sp, tabs, _, fast = _tables(kind, x.shape[-nd:], spec)
         x3, lead = _as_planes(x, nd)
         out, idx = K.max_pool_forward(x3, *tabs, fast=fast)
         return out.reshape(lead + out_sp), idx.reshape(lead + out_sp)
@@ -230,17 +252,32 @@ def _scatter_shape(g, idx, plane):
     return tuple(g[: len(g) - len(plane)]) + tuple(plane)
 
 
-def _scatter_impl(g, idx, plane):
+@lru_cache(maxsize=512)
+def _scatter_plan(gshape: tuple, ishape: tuple, plane: tuple):
+    """``(planes shape of g, output shape, (H, W) if g has the shape of a 2x2 / stride-2
+    max pool of the planes else None)``; raises on mismatched shapes; cached per shape."""
     nd = len(plane)
-    lead = _scatter_shape(g.shape, idx.shape, plane)[: g.ndim - nd]
-    P = math.prod(lead)
-    out, ok = K.plane_scatter_add(g.reshape(P, -1), idx.reshape(P, -1), math.prod(plane))
+    shape = _scatter_shape(gshape, ishape, plane)
+    P = math.prod(shape[: len(shape) - nd])
+    two = (nd == 2 and tuple(gshape[-2:]) == (plane[0] // 2, plane[1] // 2)
+           and math.prod(gshape) > 0)
+    if two:  # the direct backward of that pool (checked per index, else general)
+        return (P,) + tuple(gshape[-2:]), shape, tuple(plane)
+    return (P, math.prod(gshape[len(gshape) - nd:])), shape, None
+
+
+def _scatter_impl(g, idx, plane):
+    gp, shape, two = _scatter_plan(g.shape, idx.shape, plane)
+    if two is not None:
+        out, ok = K.plane_scatter_add_2x2(g.reshape(gp), idx.reshape(gp), *two)
+    else:
+        out, ok = K.plane_scatter_add(g.reshape(gp), idx.reshape(gp), math.prod(plane))
     if not ok:
         raise PoolIndicesError(
             f"pool_scatter(): indices must lie in [0, {math.prod(plane)}) for output planes "
             f"of shape {tuple(plane)}; got values in [{idx.min()}, {idx.max()}]"
         )
-    return out.reshape(lead + tuple(plane))
+    return out.reshape(shape)
 
 
 def _gather_shape(x, idx, nd):
