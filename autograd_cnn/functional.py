@@ -14,11 +14,14 @@ from .ops.conv import (  # noqa: E402,F401
     conv_transpose3d, fold, unfold,
 )
 
-# ---- pooling, resampling, normalization (ops/pool.py, ops/resample.py, ops/norm.py) --
+# ---- pooling, resampling, normalization (ops/pool*.py, ops/resample.py, ops/norm.py)
 from .ops.pool import (  # noqa: E402,F401
     adaptive_avg_pool2d, adaptive_max_pool2d, avg_pool1d, avg_pool2d, avg_pool3d,
-    channel_max_pool, global_avg_pool2d, lp_pool1d, lp_pool2d, max_pool1d, max_pool2d,
-    max_pool3d, max_unpool1d, max_unpool2d, max_unpool3d, maxout,
+    global_avg_pool2d, max_pool1d, max_pool2d, max_pool3d,
+)
+from .ops.pool_derived import (  # noqa: E402,F401
+    channel_max_pool, lp_pool1d, lp_pool2d, max_unpool1d, max_unpool2d, max_unpool3d,
+    maxout,
 )
 from .ops.norm import batch_norm, dropout, dropout2d, layer_norm  # noqa: E402,F401
 from .ops.resample import (  # noqa: E402,F401

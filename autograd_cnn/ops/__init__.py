@@ -22,8 +22,11 @@ from .reduce import (  # noqa: F401
 from . import pool  # noqa: F401,E402  (registration)
 from .pool import (  # noqa: F401,E402
     adaptive_avg_pool2d, adaptive_max_pool2d, avg_pool1d, avg_pool2d, avg_pool3d,
-    channel_max_pool, global_avg_pool2d, lp_pool1d, lp_pool2d, max_pool1d, max_pool2d,
-    max_pool3d, max_unpool1d, max_unpool2d, max_unpool3d, maxout,
+    global_avg_pool2d, max_pool1d, max_pool2d, max_pool3d,
+)
+from .pool_derived import (  # noqa: F401,E402
+    channel_max_pool, lp_pool1d, lp_pool2d, max_unpool1d, max_unpool2d, max_unpool3d,
+    maxout,
 )
 from .norm import batch_norm, dropout, dropout2d, layer_norm  # noqa: F401,E402
 from .resample import interpolate, pixel_shuffle, pixel_unshuffle  # noqa: F401,E402

@@ -27,10 +27,18 @@ from functools import lru_cache
 
 import numpy as np
 
-from ..errors import DTypeError, InvalidArgumentError, PoolIndicesError, PoolShapeError
+from ..errors import DTypeError, InvalidArgumentError, PoolShapeError
 from ..kernels import pool as K
 from ..primitive import Primitive, register
 from ..tensor import Tensor, as_tensor
+from .pool_scatter import (  # noqa: F401  (the index primitives; re-exported)
+    _pool_gather,
+    _pool_scatter,
+    _scatter_shape,
+    _unpool_scatter,
+    pool_gather,
+    pool_scatter,
+)
 
 _DIMS = {1: "L", 2: "H, W", 3: "D, H, W"}
 
@@ -241,111 +249,6 @@ def _max_impl(kind):
 
 def _max_vjp(g, ans, x, aux=None, **params):
     return pool_scatter(g, Tensor._wrap(aux, False), x.shape[-_nd(params):])
-
-
-def _scatter_shape(g, idx, plane):
-    if tuple(g) != tuple(idx):
-        raise PoolIndicesError(
-            f"pool_scatter(): indices must have the shape of the values {tuple(g)}, "
-            f"got {tuple(idx)}"
-        )
-    return tuple(g[: len(g) - len(plane)]) + tuple(plane)
-
-
-@lru_cache(maxsize=512)
-def _scatter_plan(gshape: tuple, ishape: tuple, plane: tuple):
-    """``(planes shape of g, output shape, (H, W) if g has the shape of a 2x2 / stride-2
-    max pool of the planes else None)``; raises on mismatched shapes; cached per shape."""
-    nd = len(plane)
-    shape = _scatter_shape(gshape, ishape, plane)
-    P = math.prod(shape[: len(shape) - nd])
-    two = (nd == 2 and tuple(gshape[-2:]) == (plane[0] // 2, plane[1] // 2)
-           and math.prod(gshape) > 0)
-    if two:  # the direct backward of that pool (checked per index, else general)
-        return (P,) + tuple(gshape[-2:]), shape, tuple(plane)
-    return (P, math.prod(gshape[len(gshape) - nd:])), shape, None
-
-
-def _scatter_impl(g, idx, plane):
-    gp, shape, two = _scatter_plan(g.shape, idx.shape, plane)
-    if two is not None:
-        out, ok = K.plane_scatter_add_2x2(g.reshape(gp), idx.reshape(gp), *two)
-    else:
-        out, ok = K.plane_scatter_add(g.reshape(gp), idx.reshape(gp), math.prod(plane))
-    if not ok:
-        raise PoolIndicesError(
-            f"pool_scatter(): indices must lie in [0, {math.prod(plane)}) for output planes "
-            f"of shape {tuple(plane)}; got values in [{idx.min()}, {idx.max()}]"
-        )
-    return out.reshape(shape)
-
-
-def _gather_shape(x, idx, nd):
-    if tuple(x[: len(x) - nd]) != tuple(idx[: len(idx) - nd]) or len(idx) != len(x):
-        raise PoolIndicesError(
-            f"pool_gather(): indices {tuple(idx)} must share the leading dims of {tuple(x)}"
-        )
-    return tuple(idx)
-
-
-def _gather_impl(x, idx, nd):
-    _gather_shape(x.shape, idx.shape, nd)
-    lead = x.shape[: x.ndim - nd]
-    P = math.prod(lead)
-    out, ok = K.plane_gather(x.reshape(P, -1), idx.reshape(P, -1))
-    if not ok:
-        raise PoolIndicesError(
-            f"pool_gather(): indices must lie in [0, {math.prod(x.shape[x.ndim - nd:])}), "
-            f"got values in [{idx.min()}, {idx.max()}]"
-        )
-    return out.reshape(idx.shape)
-
-
-_pool_scatter = register(
-    Primitive("pool_scatter", _scatter_impl, category="pool", shape=_scatter_shape,
-              doc="add values into zero planes at flat indices (max-pool VJP, unpool)")
-).defvjp(lambda g, ans, v, idx, plane: pool_gather(g, idx, len(plane)), None)
-
-_pool_gather = register(
-    Primitive("pool_gather", _gather_impl, category="pool", shape=_gather_shape,
-              doc="read planes at flat indices (the adjoint of pool_scatter)")
-).defvjp(lambda g, ans, x, idx, nd: pool_scatter(g, idx, x.shape[x.ndim - nd:]), None)
-
-
-def _unpool_impl(v, idx, plane):
-    nd = len(plane)
-    lead = _scatter_shape(v.shape, idx.shape, plane)[: v.ndim - nd]
-    P = math.prod(lead)
-    out, ok = K.plane_scatter_set(v.reshape(P, -1), idx.reshape(P, -1), math.prod(plane))
-    if not ok:
-        raise PoolIndicesError(
-            f"max_unpool: indices must lie in [0, {math.prod(plane)}) for output planes of "
-            f"shape {tuple(plane)}; got values in [{idx.min()}, {idx.max()}]"
-        )
-    return out.reshape(lead + tuple(plane))
-
-
-# Max unpooling keeps one value where indices repeat (overlapping pooling windows), as
-# PyTorch does; its gradient, like PyTorch's, reads the output gradient at every index
-# (a gather), so each repeated entry receives it in full.
-_unpool_scatter = register(
-    Primitive("unpool_scatter", _unpool_impl, category="pool", shape=_scatter_shape,
-              doc="write values into zero planes at flat indices, one per position")
-).defvjp(lambda g, ans, v, idx, plane: pool_gather(g, idx, len(plane)), None)
-
-
-def pool_scatter(values, indices, plane) -> Tensor:
-    """Zero planes of spatial shape ``plane`` with ``values`` added at flat ``indices``.
-
-    ``values, indices: (*lead, *S)`` -> ``(*lead, *plane)``; repeated indices accumulate.
-    The VJP of max pooling, and max unpooling.
-    """
-    return _pool_scatter(as_tensor(values), as_tensor(indices), plane=tuple(int(v) for v in plane))
-
-
-def pool_gather(x, indices, nd: int) -> Tensor:
-    """``x: (*lead, *plane)`` read at flat plane ``indices: (*lead, *S)`` -> ``(*lead, *S)``."""
-    return _pool_gather(as_tensor(x), as_tensor(indices), nd=int(nd))
 
 
 # ---- average pooling and its adjoint -------------------------------------------------
@@ -621,142 +524,7 @@ def global_avg_pool2d(input) -> Tensor:
     return mean(x, dim=(-2, -1), keepdim=True)
 
 
-def _max_unpool(nd, input, indices, kernel_size, stride, padding, output_size):
-    fn = f"max_unpool{nd}d"
-    x, idx = as_tensor(input), as_tensor(indices)
-    _check_input(x, nd, fn)
-    if idx.shape != x.shape:
-        raise PoolIndicesError(
-            f"{fn}(): indices must have the input's shape {x.shape}, got {idx.shape}"
-        )
-    if idx.dtype.kind not in "iu":
-        raise PoolIndicesError(f"{fn}(): indices must be integers, got dtype {idx.dtype}")
-    k, s, p, _ = _window_args(fn, nd, kernel_size, stride, padding, 1)
-    default = tuple((n - 1) * st - 2 * pp + kk
-                    for n, kk, st, pp in zip(x.shape[-nd:], k, s, p))
-    if output_size is None:
-        size = default
-    else:
-        size = tuple(int(v) for v in output_size)
-        if len(size) == nd + 2 or (len(size) == nd + 1 and x.ndim == nd + 1):
-            size = size[-nd:]
-        if len(size) != nd:
-            raise InvalidArgumentError(
-                f"{fn}(): output_size must have {nd} spatial entries, got {output_size!r}"
-            )
-        for i, (want, dflt, st) in enumerate(zip(size, default, s)):
-            if not dflt - st < want < dflt + st:
-                raise InvalidArgumentError(
-                    f"{fn}(): output_size[{i}] must lie strictly between {dflt - st} and "
-                    f"{dflt + st} for these pooling parameters, got {want}"
-                )
-    if any(v < 1 for v in size):
-        raise PoolShapeError(f"{fn}(): output size {size} is empty")
-    from ..kernels.conv_dispatch import check_output_size
-
-    check_output_size(x.shape[:-nd] + size, f"{fn}(): output_size={output_size!r}")
-    idx = idx.astype(np.int64) if idx.dtype != np.int64 else idx
-    return _unpool_scatter(x, idx, plane=tuple(int(v) for v in size))
-
-
-def max_unpool1d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
-    """Inverse of :func:`max_pool1d` at its indices (see :func:`max_unpool2d`)."""
-    return _max_unpool(1, input, indices, kernel_size, stride, padding, output_size)
-
-
-def max_unpool2d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
-    """Place ``input`` at ``indices`` (from ``max_pool2d(..., return_indices=True)``) in
-    zero planes. ``input, indices: (N, C, H, W)`` -> ``(N, C, H_out, W_out)``, by default
-    ``H_out = (H - 1) * stride - 2 * padding + kernel_size``.
-
-    Where indices repeat (overlapping pooling windows), one value is kept, as in
-    PyTorch: the last in flattened order (from ``max_pool2d`` the repeats carry the same
-    value). The gradient of ``input`` is the output gradient read at ``indices``, so every
-    repeated entry receives it (PyTorch's rule too).
-    """
-    return _max_unpool(2, input, indices, kernel_size, stride, padding, output_size)
-
-
-def max_unpool3d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
-    """Inverse of :func:`max_pool3d` at its indices (see :func:`max_unpool2d`)."""
-    return _max_unpool(3, input, indices, kernel_size, stride, padding, output_size)
-
-
-def _lp_pool(nd, input, norm_type, kernel_size, stride, ceil_mode):
-    from .elementwise import abs as _abs
-    from .elementwise import relu, sign
-
-    fn = f"lp_pool{nd}d"
-    if not isinstance(norm_type, (int, float)) or isinstance(norm_type, bool) or norm_type <= 0:
-        raise InvalidArgumentError(f"{fn}(): norm_type must be a positive number, "
-                                   f"got {norm_type!r}")
-    x = as_tensor(input)
-    _check_input(x, nd, fn)
-    k = _ntuple(kernel_size, nd, "kernel_size", fn, 1)
-    avg = _avg_pool(nd, x ** float(norm_type), k, stride, 0, ceil_mode, True, None)
-    # PyTorch's formula: sign(out) * relu(|out|) keeps a negative sum (odd p) at zero
-    return (sign(avg) * relu(_abs(avg)) * float(math.prod(k))) ** (1.0 / norm_type)
-
-
-def lp_pool1d(input, norm_type, kernel_size, stride=None, ceil_mode=False) -> Tensor:
-    """Power-average pooling ``(sum x^p)^(1/p)`` over 1-D windows. See :func:`lp_pool2d`."""
-    return _lp_pool(1, input, norm_type, kernel_size, stride, ceil_mode)
-
-
-def lp_pool2d(input, norm_type, kernel_size, stride=None, ceil_mode=False) -> Tensor:
-    """Power-average pooling ``(sum_{window} x^p)^(1/p)`` (PyTorch ``F.lp_pool2d``).
-
-    ``input: (N, C, H, W)``; p = ``norm_type`` (p = 1: sum pooling; large p -> max
-    pooling). No padding. Returns ``(N, C, H_out, W_out)``.
-    """
-    return _lp_pool(2, input, norm_type, kernel_size, stride, ceil_mode)
-
-
-def channel_max_pool(input, kernel_size: int, stride: int | None = None) -> Tensor:
-    """Cross-channel max pooling: max over windows of ``kernel_size`` adjacent channels.
-
-    ``input: (N, C, *spatial)`` -> ``(N, C_out, *spatial)``, ``C_out = (C - k) // s + 1``.
-    Same routing as :func:`max_pool1d` (first maximum in each channel window).
-    """
-    from .movement import permute, reshape
-
-    x = as_tensor(input)
-    if x.ndim < 2:
-        raise PoolShapeError(f"channel_max_pool(): input must be (N, C, ...), got {x.shape}")
-    k = _ntuple(kernel_size, 1, "kernel_size", "channel_max_pool", 1)[0]
-    s = k if stride is None else _ntuple(stride, 1, "stride", "channel_max_pool", 1)[0]
-    if k > x.shape[1]:
-        raise PoolShapeError(
-            f"channel_max_pool(): kernel_size {k} is larger than the {x.shape[1]} channels"
-        )
-    n, c, sp = x.shape[0], x.shape[1], x.shape[2:]
-    # channels last, one 1-D pooling row per (sample, position)
-    perm = (0,) + tuple(range(2, x.ndim)) + (1,)
-    rows = reshape(permute(x, perm), (-1, 1, c))
-    pooled = max_pool1d(rows, k, s)
-    co = pooled.shape[-1]
-    back = reshape(pooled, (n,) + sp + (co,))
-    return permute(back, (0, x.ndim - 1) + tuple(range(1, x.ndim - 1)))
-
-
-def maxout(input, pool_size: int) -> Tensor:
-    """Maxout: the max over each group of ``pool_size`` consecutive channels.
-
-    ``input: (N, C, *spatial)`` with ``C`` divisible by ``pool_size`` ->
-    ``(N, C // pool_size, *spatial)``.
-    """
-    x = as_tensor(input)
-    if x.ndim < 2 or x.shape[1] % int(pool_size) != 0:
-        raise PoolShapeError(
-            f"maxout(): channels ({x.shape[1] if x.ndim > 1 else None}) must be divisible by "
-            f"pool_size {pool_size}; input shape {x.shape}"
-        )
-    return channel_max_pool(x, pool_size, pool_size)
-
-
 __all__ = [
     "adaptive_avg_pool2d", "adaptive_max_pool2d", "avg_pool1d", "avg_pool2d", "avg_pool3d",
-    "channel_max_pool", "global_avg_pool2d", "lp_pool1d", "lp_pool2d", "max_pool1d",
-    "max_pool2d", "max_pool3d", "max_unpool1d", "max_unpool2d", "max_unpool3d", "maxout",
-    "pool_gather", "pool_scatter",
+    "global_avg_pool2d", "max_pool1d", "max_pool2d", "max_pool3d", "pool_gather", "pool_scatter",
 ]
