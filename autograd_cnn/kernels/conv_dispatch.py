@@ -395,9 +395,12 @@ def _conv_forward(x, w, stride, padding, dilation, groups, algorithm="auto"):
     w5 = _as5(w, nd)
     if alg == "direct":  # pads each plane privately: no padded copy of the input
         y = np.empty((n, o) + q3, dt)
+        from . import conv_small
         from .conv_numba import conv_direct
 
         x5, p3 = _as5(x, nd), _t3(padding, (0, 0))
+        if conv_small.applies(groups, s3):  # register-blocked loops
+            return conv_small.forward(x5, w5, d3, p3, y).reshape(out_shape)
         _direct_in_parts(n, x5, y, lambda k, a, b: k(x5[a:b], w5, groups, s3, d3, p3,
                                                       y[a:b]), conv_direct)
         return y.reshape(out_shape)
@@ -520,9 +523,14 @@ def _conv_transpose_forward(y, w, stride, padding, dilation, groups, output_padd
     y5 = _as5(y, nd)
     w5 = _as5(w, nd)
     if alg == "direct":  # crops inside the kernel, from a private padded plane
+        from . import conv_small
         from .conv_numba import conv_transpose_direct
 
         x = np.empty((n, c) + _t3(out_shape[2:], 1), dt)
+        if (conv_small.applies(groups, s3)
+                and conv_small.transpose_padding(k3, d3, pad3, op3) is not None):
+            # as the forward conv of y with the flipped kernel (register-blocked loops)
+            return conv_small.transpose(y5, w5, d3, pad3, op3, x).reshape(out_shape)
         _direct_in_parts(n, y5, x, lambda k, a, b: k(y5[a:b], w5, groups, s3, d3, pad3,
                                                       x[a:b]), conv_transpose_direct)
         return x.reshape(out_shape)
@@ -573,184 +581,7 @@ def _conv_transpose_forward(y, w, stride, padding, dilation, groups, output_padd
     return np.ascontiguousarray(x).reshape(out_shape)
 
 
-# ---- weight gradient ---------------------------------------------------------------------
-
-
-@_half_in_float32
-def conv_weight_grad(x, g, stride, padding, dilation, groups, kernel_size, algorithm="auto"):
-    """Weight gradient (see :func:`_conv_weight_grad`)."""
-    w_shape = (g.shape[1], x.shape[1] // max(groups, 1)) + tuple(kernel_size)
-    check_output_size(w_shape, "conv_weight_grad")
-    alg = _check_alg(algorithm, "conv_weight_grad", x.shape, w_shape, stride, padding, groups,
-                     dilation)
-    full_q = conv_out_shape(x.shape, w_shape, stride, padding, dilation)[2:]
-    if alg == "gemm" and tuple(full_q) != tuple(g.shape[2:]):
-        alg = "im2col"
-    with _limits(*_work(x.shape, w_shape, g.shape[2:]), alg):
-        return _conv_weight_grad(x, g, stride, padding, dilation, groups, kernel_size, alg)
-
-
-def _conv_weight_grad(x, g, stride, padding, dilation, groups, kernel_size,
-                      algorithm="auto"):
-    """dw (O, C/groups, *K) = sum_{n, q} g[n, o, q] * xpad[n, c, q*stride + k*dilation],
-    for x (N, C, *S) and g (N, O, *Q)."""
-    n, c = x.shape[:2]
-    o = g.shape[1]
-    cg, og = c // groups, o // groups
-    w_shape = (o, cg) + tuple(kernel_size)
-    check_output_size(w_shape, "conv_weight_grad")
-    alg = _check_alg(algorithm, "conv_weight_grad", x.shape, w_shape, stride, padding, groups)
-    dt = _float_dtype(x, g)
-    x = x.astype(dt, copy=False)
-    g = g.astype(dt, copy=False)
-    if alg == "reference" or x.ndim - 2 > 3:
-        return ref.conv_weight_grad_ref(x, g, stride, padding, dilation, groups, kernel_size)
-    nd = x.ndim - 2
-    q = math.prod(g.shape[2:])
-    full_q = conv_out_shape(x.shape, w_shape, stride, padding, dilation)[2:]
-    if alg == "gemm" and tuple(full_q) == tuple(g.shape[2:]):
-        x3 = x.reshape(n, c, math.prod(x.shape[2:]))
-        g3 = g.reshape(n, o, math.prod(g.shape[2:]))
-        # one GEMM per sample, summed in sample order: no transposed copy of x (tensordot
-        # copies it, 1.5x slower on shape e); x3[i].T is a Fortran view BLAS takes as is;
-        # the samples in threads.PARTS parts (run_blocks), their partial sums added in order
-
-        def run(part):
-            (a, b), = part
-            dw = np.zeros((o, cg), dt)
-            tmp = np.empty((og, cg), dt)
-            for gi in range(groups):
-                acc = dw[gi * og:(gi + 1) * og]
-                if (b - a) * groups > 64:  # many small GEMMs: Python overhead, one tensordot
-                    acc[...] = np.tensordot(g3[a:b, gi * og:(gi + 1) * og],
-                                            x3[a:b, gi * cg:(gi + 1) * cg],
-                                            axes=([0, 2], [0, 2]))
-                    continue
-                for i in range(a, b):
-                    np.matmul(g3[i, gi * og:(gi + 1) * og], x3[i, gi * cg:(gi + 1) * cg].T,
-                              out=tmp)
-                    acc += tmp
-            return dw
-
-        return _sum_in_order(_threads.run_blocks(_sample_parts(n), run)).reshape(w_shape)
-    if alg == "gemm":
-        alg = "im2col"
-    s3, d3 = _t3(stride, 1), _t3(dilation, 1)
-    k3 = _t3(kernel_size, 1)
-    q3 = _t3(g.shape[2:], 1)
-    g5 = _as5(g, nd)
-    if alg == "direct":
-        from .conv_numba import conv_weight_grad_direct
-
-        x5, p3 = _as5(x, nd), _t3(padding, (0, 0))
-
-        def part(k, a, b):
-            dw = np.empty((o, cg) + k3, dt)
-            k(x5[a:b], g5[a:b], groups, s3, d3, p3, dw)
-            return dw
-
-        parts = _direct_in_parts(n, x5, g5, part, conv_weight_grad_direct)
-        return _sum_in_order(parts).reshape(w_shape)
-    xp = _pad5(_as5(x, nd), _t3(padding, (0, 0)))
-    from .conv_numba import im2col
-
-    kk = math.prod(k3)
-    rows = c * kk
-    g3 = g5.reshape(n, o, q)
-    if _fused(groups, og, rows * q):  # im2col and GEMM per sample, in one kernel call
-        from .conv_numba import im2col_gemm_wgrad
-
-        def run_fused(part):  # this part's partial sum, transposed
-            (a, b), = part
-            dwt = np.empty((rows, o), dt)
-            im2col_gemm_wgrad(xp, a, b, g3, k3, s3, d3, q3, _buffer("cols", rows * q, dt),
-                              dwt)
-            return dwt
-
-        dwt = _sum_in_order(_threads.run_blocks(_sample_parts(n), run_fused))
-        return np.ascontiguousarray(dwt.T).reshape(w_shape)
-    blocks, nb = _blocks(n, rows * q)
-
-    def run(part):  # a partial sum over this part's blocks, with its own buffers
-        dw = np.zeros((o, cg * kk), dt)
-        colbuf = _buffer("cols", rows * nb * q, dt)
-        gtbuf = _buffer("gt", o * nb * q, dt) if nb > 1 else None
-        for n0, b in part:
-            cols = colbuf[: rows * b * q].reshape(rows, b, q)
-            im2col(xp, n0, b, k3, s3, d3, q3, cols)
-            cols2 = cols.reshape(rows, b * q)
-            if b == 1:
-                gt = g3[n0]
-            else:
-                gt = gtbuf[: o * b * q].reshape(o, b, q)
-                gt[...] = g3[n0:n0 + b].transpose(1, 0, 2)
-                gt = gt.reshape(o, b * q)
-            for gi in range(groups):
-                # as cols @ g^T, transposed after: OpenBLAS runs this orientation 1.2-1.7x
-                # faster than g @ cols^T (LeNet's second conv 0.40 vs 0.68 ms, 1 thread)
-                dw[gi * og:(gi + 1) * og] += (cols2[gi * cg * kk:(gi + 1) * cg * kk]
-                                              @ gt[gi * og:(gi + 1) * og].T).T
-        return dw
-
-    return _sum_in_order(_threads.run_blocks(blocks, run)).reshape(w_shape)
-
-
-# ---- unfold / fold --------------------------------------------------------------------------
-
-
-@_half_in_float32
-def unfold(x, kernel_size, stride, padding, dilation, algorithm="auto"):
-    """im2col: x (N, C, *S) -> (N, C * prod(K), L) (PyTorch's ``unfold`` layout)."""
-    nd = x.ndim - 2
-    n, c = x.shape[:2]
-    q = tuple(out_size(s, k, st, lo, hi, d) for s, k, st, (lo, hi), d in
-              zip(x.shape[2:], kernel_size, stride, padding, dilation))
-    kk = math.prod(kernel_size)
-    out_shape = (n, c * kk, math.prod(q))
-    check_output_size(out_shape, "unfold")
-    if algorithm == "reference" or nd > 3:
-        return ref.unfold_ref(x, kernel_size, stride, padding, dilation)
-    from .conv_numba import im2col
-
-    dt = _float_dtype(x)
-    xp = _pad5(_as5(x.astype(dt, copy=False), nd), _t3(padding, (0, 0)))
-    cols = np.empty((c * kk, n, math.prod(q)), dt)
-    with _limits(cols.size, 0):
-        im2col(xp, 0, n, _t3(kernel_size, 1), _t3(stride, 1), _t3(dilation, 1), _t3(q, 1),
-               cols)
-    return np.ascontiguousarray(cols.transpose(1, 0, 2))
-
-
-@_half_in_float32
-def fold(cols, output_size, kernel_size, stride, padding, dilation, algorithm="auto"):
-    """col2im, the adjoint of :func:`unfold`: (N, C * prod(K), L) -> (N, C, *output_size),
-    overlapping taps summed."""
-    nd = len(output_size)
-    n = cols.shape[0]
-    kk = math.prod(kernel_size)
-    c = cols.shape[1] // kk
-    out_shape = (n, c) + tuple(output_size)
-    check_output_size(out_shape, "fold")
-    q = tuple(out_size(s, k, st, lo, hi, d) for s, k, st, (lo, hi), d in
-              zip(output_size, kernel_size, stride, padding, dilation))
-    dt = _float_dtype(cols)
-    cols = cols.astype(dt, copy=False)
-    full = tuple(s + lo + hi for s, (lo, hi) in zip(output_size, padding))
-    crop = tuple(slice(lo, f - hi) for (lo, hi), f in zip(padding, full))
-    if algorithm == "reference" or nd > 3:
-        # the adjoint of unfold as a transposed conv with an identity kernel per channel
-        eye = np.eye(kk, dtype=dt).reshape((kk, 1) + tuple(kernel_size))
-        w = np.tile(eye, (c, 1) + (1,) * nd)
-        y = cols.reshape((n, c * kk) + q)
-        op = tuple(f - ((qq - 1) * st + d * (k - 1) + 1) for f, qq, st, d, k in
-                   zip(full, q, stride, dilation, kernel_size))
-        return ref.conv_transpose_ref(y, w, stride, padding, dilation, c, op)
-    from .conv_numba import col2im
-
-    full3 = _t3(full, 1)
-    xp = np.zeros((n, c) + full3, dt)
-    ct = np.ascontiguousarray(cols.transpose(1, 0, 2))
-    with _limits(ct.size, 0):
-        col2im(ct, n, _t3(kernel_size, 1), _t3(stride, 1), _t3(dilation, 1), _t3(q, 1), xp)
-    xp = xp.reshape((n, c) + full)
-    return np.ascontiguousarray(xp[(slice(None), slice(None)) + crop])
+# the weight gradient and unfold/fold live in their own modules (file size); their public
+# functions are part of this module's interface
+from .conv_unfold import fold, unfold  # noqa: E402,F401
+from .conv_wgrad import _conv_weight_grad, conv_weight_grad  # noqa: E402,F401
