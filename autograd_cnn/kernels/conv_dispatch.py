@@ -399,7 +399,7 @@ def _conv_forward(x, w, stride, padding, dilation, groups, algorithm="auto"):
         from .conv_numba import conv_direct
 
         x5, p3 = _as5(x, nd), _t3(padding, (0, 0))
-        if conv_small.applies(groups, s3):  # register-blocked loops
+        if conv_small.applies(groups, s3, o):  # register-blocked loops
             return conv_small.forward(x5, w5, d3, p3, y).reshape(out_shape)
         _direct_in_parts(n, x5, y, lambda k, a, b: k(x5[a:b], w5, groups, s3, d3, p3,
                                                       y[a:b]), conv_direct)
@@ -527,7 +527,7 @@ def _conv_transpose_forward(y, w, stride, padding, dilation, groups, output_padd
         from .conv_numba import conv_transpose_direct
 
         x = np.empty((n, c) + _t3(out_shape[2:], 1), dt)
-        if (conv_small.applies(groups, s3)
+        if (conv_small.applies(groups, s3, c)
                 and conv_small.transpose_padding(k3, d3, pad3, op3) is not None):
             # as the forward conv of y with the flipped kernel (register-blocked loops)
             return conv_small.transpose(y5, w5, d3, pad3, op3, x).reshape(out_shape)

@@ -88,7 +88,7 @@ def _conv_weight_grad(x, g, stride, padding, dilation, groups, kernel_size,
         from .conv_numba import conv_weight_grad_direct
 
         x5, p3 = D._as5(x, nd), D._t3(padding, (0, 0))
-        if conv_small.applies(groups, s3):  # register-blocked loops
+        if conv_small.applies(groups, s3, o):  # register-blocked loops
             return conv_small.weight_grad(x5, g5, d3, p3, (o, cg) + k3).reshape(w_shape)
 
         def part(k, a, b):

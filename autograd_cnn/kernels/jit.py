@@ -83,16 +83,17 @@ def _has_cached_code(dispatcher) -> bool:
 
 
 def first_step_kernels():
-    """The kernels a small CNN's first training step runs (conv forward and gradients,
-    the fused im2col+GEMM kernels, max-pooling and its gradient): Numba dispatchers and twins."""
+    """The kernels a small CNN's first training step runs (the register-blocked direct
+    conv and its weight gradient, the fused im2col+GEMM kernels, max-pooling and its
+    gradient): Numba dispatchers and twins."""
     from . import conv_numba as C
+    from . import conv_small as S
     from . import pool as P
     from .conv_dispatch import numba_has_blas
 
     gemm = ([C.im2col_gemm, C.gemm_col2im, C.im2col_gemm_wgrad] if numba_has_blas()
             else [C.im2col, C.col2im])
-    return [C._conv_direct_flat, C._conv_weight_grad_direct_flat, *gemm, P._max_2x2,
-            P._scatter_add]
+    return [S.conv_small, S.conv_small_wgrad, *gemm, P._max_2x2, P._scatter_add]
 
 
 def kernels_need_compiling() -> bool:
