@@ -119,6 +119,7 @@ def conv_small(x, w, dilation, padding, a, b, y):  # pragma: no cover - numba
         _fill_sample(pbuf, xf, n, C, D_, H_, W_, padding, Hp, Wp, plane)
         for ob in range(nob):
             r0, r1, r2 = wt[ob * U(3)], wt[ob * U(3) + U(1)], wt[ob * U(3) + U(2)]
+            acc[:] = 0
             for g in range(ngrp):
                 t = g * U(5)
                 o0, o1, o2, o3, o4 = (offs[t], offs[t + U(1)], offs[t + U(2)],
@@ -129,20 +130,12 @@ def conv_small(x, w, dilation, padding, a, b, y):  # pragma: no cover - numba
                                            r1[t + U(3)], r1[t + U(4)])
                 w20, w21, w22, w23, w24 = (r2[t], r2[t + U(1)], r2[t + U(2)],
                                            r2[t + U(3)], r2[t + U(4)])
-                if g == U(0):  # the first group starts the sums (no zeroing pass)
-                    for i in range(L):
-                        x0, x1, x2 = pbuf[o0 + i], pbuf[o1 + i], pbuf[o2 + i]
-                        x3, x4 = pbuf[o3 + i], pbuf[o4 + i]
-                        a0[i] = w00 * x0 + w01 * x1 + w02 * x2 + w03 * x3 + w04 * x4
-                        a1[i] = w10 * x0 + w11 * x1 + w12 * x2 + w13 * x3 + w14 * x4
-                        a2[i] = w20 * x0 + w21 * x1 + w22 * x2 + w23 * x3 + w24 * x4
-                else:
-                    for i in range(L):
-                        x0, x1, x2 = pbuf[o0 + i], pbuf[o1 + i], pbuf[o2 + i]
-                        x3, x4 = pbuf[o3 + i], pbuf[o4 + i]
-                        a0[i] = a0[i] + w00 * x0 + w01 * x1 + w02 * x2 + w03 * x3 + w04 * x4
-                        a1[i] = a1[i] + w10 * x0 + w11 * x1 + w12 * x2 + w13 * x3 + w14 * x4
-                        a2[i] = a2[i] + w20 * x0 + w21 * x1 + w22 * x2 + w23 * x3 + w24 * x4
+                for i in range(L):
+                    x0, x1, x2 = pbuf[o0 + i], pbuf[o1 + i], pbuf[o2 + i]
+                    x3, x4 = pbuf[o3 + i], pbuf[o4 + i]
+                    a0[i] = a0[i] + w00 * x0 + w01 * x1 + w02 * x2 + w03 * x3 + w04 * x4
+                    a1[i] = a1[i] + w10 * x0 + w11 * x1 + w12 * x2 + w13 * x3 + w14 * x4
+                    a2[i] = a2[i] + w20 * x0 + w21 * x1 + w22 * x2 + w23 * x3 + w24 * x4
             for j in range(U(OUTS)):
                 o = ob * U(OUTS) + j
                 if o < O:
@@ -298,7 +291,7 @@ def weight_grad(x5, g5, dilation3, padding3, dw_shape):
 #: Measured on one thread, im2col of 64 samples of LeNet's second conv: 8-wide rows
 #: (shape b) 0.155 -> 0.09 ms, 10-wide rows 0.31 -> 0.23 ms. (The same for the adds of
 #: col2im measured 0.17 -> 0.15 ms on 8-wide rows and slower on others: not used.)
-SHORT_MIN, SHORT_MAX = 8, 16
+SHORT_MIN, SHORT_MAX = 8, 31
 
 
 def is_short(stride, out) -> bool:
@@ -344,6 +337,10 @@ def im2col_short(xp, n, kernel, dilation, out, cf):  # pragma: no cover - numba
                             s = s0 + (qd * Hp + qh) * Wp
                             d = d0 + (qd * QH + qh) * QW
                             _move8(cf, d, xf, s)
+                            j = U(8)
+                            while j + U(8) < QW:
+                                _move8(cf, d + j, xf, s + j)
+                                j += U(8)
                             if QW > U(8):
                                 _move8(cf, d + QW - U(8), xf, s + QW - U(8))
                     r += U(1)
