@@ -181,11 +181,15 @@ def im2col_gemm_wgrad(xp, a, b, g3, kernel, stride, dilation, out, cols,
                       dwt):  # pragma: no cover - numba
     """The weight gradient of :func:`im2col_gemm`, transposed: dwt (C*KK, O) overwritten
     with the sum over a <= n < b (in order) of im2col(xp[n]) @ g3[n].T, g3 (N, O, Q).
-    Serial; cols a scratch buffer of C*KK*Q elements."""
+    Serial; cols a scratch buffer of C*KK*Q elements. g3[n] is copied transposed into a
+    (Q, O) buffer first: OpenBLAS multiplies cols @ g^T 1.45x faster from that layout
+    than from the transposed view (shape b's 64 samples: 0.15 vs 0.22 ms, one thread)."""
     rows, q = U(dwt.shape[0]), U(g3.shape[2])
+    o_ = U(g3.shape[1])
     c3 = cols[: rows * q].reshape(rows, 1, q)
     c2 = cols[: rows * q].reshape(rows, q)
     tmp = np.empty_like(dwt)
+    gt = np.empty((q, o_), dtype=g3.dtype)
     dwt[:] = 0
     short = _short(stride, out)
     for n in range(a, b):
@@ -193,7 +197,11 @@ def im2col_gemm_wgrad(xp, a, b, g3, kernel, stride, dilation, out, cols,
             im2col_short(xp, n, kernel, dilation, out, cols)
         else:
             im2col(xp, n, 1, kernel, stride, dilation, out, c3)
-        np.dot(c2, g3[n].T, tmp)
+        gn = g3[n]
+        for o in range(o_):
+            for i in range(q):
+                gt[i, o] = gn[o, i]
+        np.dot(c2, gt, tmp)
         dwt += tmp
 
 
