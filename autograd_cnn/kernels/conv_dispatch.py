@@ -12,7 +12,8 @@ plus :func:`unfold` / :func:`fold` (im2col and its adjoint col2im).
 Algorithms (``algorithm=``): ``"im2col"`` (Numba im2col into a reused GEMM-ready buffer,
 then BLAS GEMM, batch processed in blocks so the buffer stays under
 :data:`BLOCK_ELEMENTS`), ``"gemm"`` (1x1 kernels, stride 1, no padding: the conv *is* a
-GEMM), ``"direct"`` (Numba loops; best for depthwise and small-group convs),
+GEMM), ``"direct"`` (Numba loops; best for depthwise and small-group convs; one-group
+stride-1 convs run the register-blocked loops of :mod:`~autograd_cnn.kernels.conv_small`),
 ``"winograd"`` (F(2x2, 3x3) for 3x3 stride-1 convs and their transposes,
 :mod:`~autograd_cnn.kernels.winograd`), ``"fft"`` (forward convs with stride 1 and no
 dilation; large kernels; :mod:`~autograd_cnn.kernels.conv_fft`), ``"reference"`` (the

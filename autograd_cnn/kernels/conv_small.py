@@ -1,5 +1,8 @@
 """Register-blocked direct kernels for small stride-1 convolutions with one group (LeNet's
-first layer: 1 input channel, 6 filters 5x5 on 28x28 images).
+first layer: 1 input channel, 6 filters 5x5 on 28x28 images): the ``direct`` algorithm's
+forward, transposed conv (as the forward of the flipped kernel) and weight gradient for
+such calls (``conv_dispatch``; ``auto`` picks ``direct`` for them, except for the
+forward when the fused im2col+GEMM kernel serves it, see ``choose_algorithm``).
 
 The direct kernels of :mod:`~autograd_cnn.kernels.conv_numba` add one kernel tap at a
 time into an accumulator plane in memory (``buf[i] += w * x[off + i]``): two loads and a
@@ -9,7 +12,7 @@ partial sums stay in registers: the compiler vectorizes the loop over the plane
 positions ``i`` and every vector of ``x[off_t + i]`` feeds :data:`OUTS` channels (the
 weights are loop-invariant scalars), so one accumulator load and store serve
 ``TAPS`` multiply-adds. Measured on one core (float32, batch 64): LeNet's first conv
-0.50 -> 0.21 ms, its weight gradient 0.44 -> 0.21 ms.
+0.50 -> 0.21 ms, its weight gradient 0.44 -> 0.21 ms (the ``conv_numba`` loops).
 
 Layout, as in ``conv_numba``: each sample's input planes are zero-padded into a private
 buffer and the output is computed on the padded-width grid, flattened (stride 1), so
