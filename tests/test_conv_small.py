@@ -113,29 +113,3 @@ def test_short_row_im2col_equals_im2col(dtype, width):
     S.im2col_short(xp, 1, k3, d3, q3, cols)
     assert np.array_equal(cols, ref.ravel())
 
-
-def test_run_blocks_runs_a_part_no_worker_started_on_the_calling_thread(monkeypatch):
-    import threading
-
-    from autograd_cnn.kernels import threads as T
-
-    monkeypatch.setattr(T, "blas_threads", lambda: 2)  # take the threaded route
-    assert T.run_blocks([1, 2, 3, 4], lambda part: sum(part)) == [3, 7]  # warm the pool
-    release, busy = threading.Event(), threading.Event()
-
-    def blocker():
-        busy.set()
-        release.wait(30)
-
-    stuck = T._executor.submit(blocker)  # the only worker is busy (a descheduled core)
-    try:
-        assert busy.wait(30)
-        names = []
-        out = T.run_blocks([1, 2, 3, 4], lambda part: (names.append(
-            threading.current_thread().name), sum(part))[1])
-        assert out == [3, 7]
-        assert names == [threading.current_thread().name] * 2  # both parts ran here
-    finally:
-        release.set()
-        stuck.result(30)
-    assert T.run_blocks([1, 2, 3, 4], lambda part: sum(part)) == [3, 7]

@@ -119,12 +119,8 @@ def run_blocks(blocks, fn, parts=PARTS):
         ex = _executor
     with _one_blas_thread():
         futures = [ex.submit(fn, p) for p in split[1:]]
-        out = [fn(split[0])]
-        for f, p in zip(futures, split[1:]):
-            # a part no worker has started yet (its core busy with another process) runs
-            # here instead of waiting for a scheduler tick: the same part, the same result
-            out.append(fn(p) if f.cancel() else f.result())
-        return out
+        first = fn(split[0])
+        return [first] + [f.result() for f in futures]
 
 
 _PREFIX = "autograd_cnn_kernels"
