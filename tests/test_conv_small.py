@@ -113,3 +113,29 @@ def test_short_row_im2col_equals_im2col(dtype, width):
     S.im2col_short(xp, 1, k3, d3, q3, cols)
     assert np.array_equal(cols, ref.ravel())
 
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_flat_fused_transposed_conv_equals_the_reference_and_ignores_threads(dtype):
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    if not D.numba_has_blas():
+        pytest.skip("the fused kernels need SciPy's BLAS")
+    # LeNet's second conv's input gradient (the padded-width grid widens its GEMM 1.36x,
+    # under FLAT_MAX_WIDENING), and one with dilation, padding and output padding
+    for gs, ws, p, dil, op in [((4, 16, 10, 10), (16, 6, 5, 5), ((0, 0), (0, 0)), (1, 1),
+                                (0, 0)),
+                               ((3, 5, 12, 13), (5, 3, 3, 3), ((1, 1), (0, 2)), (2, 2),
+                                (1, 0))]:
+        q = gs[2] * gs[3]
+        full = [gs[2 + i] + dil[i] * (ws[2 + i] - 1) + op[i] for i in range(2)]
+        assert ((gs[2] - 1) * full[1] + gs[3]) <= D.FLAT_MAX_WIDENING * q
+        g, w = rnd(gs, 0, dtype), rnd(ws, 1, dtype)
+        ref = R.conv_transpose_ref(g.astype(np.float64), w.astype(np.float64), (1, 1), p,
+                                   dil, 1, op)
+        with threadpoolctl.threadpool_limits(1, "blas"):
+            one = D.conv_transpose_forward(g, w, (1, 1), p, dil, 1, op, "im2col")
+        with threadpoolctl.threadpool_limits(2, "blas"):
+            two = D.conv_transpose_forward(g, w, (1, 1), p, dil, 1, op, "im2col")
+        assert one.dtype == dtype and np.array_equal(one, two)
+        tol = 1e-4 if dtype == np.float32 else 1e-12
+        np.testing.assert_allclose(one, ref, rtol=tol, atol=tol)

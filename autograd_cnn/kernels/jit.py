@@ -93,7 +93,7 @@ def first_step_kernels():
 
     # with SciPy the first conv's forward runs the fused kernel (conv_dispatch.
     # choose_algorithm), without it the register-blocked direct loops
-    gemm = ([C.im2col_gemm, C.gemm_col2im, C.im2col_gemm_wgrad] if numba_has_blas()
+    gemm = ([C.im2col_gemm, S.gemm_col2im_flat, C.im2col_gemm_wgrad] if numba_has_blas()
             else [S.conv_small, C.im2col, C.col2im])
     return [S.conv_small_wgrad, *gemm, P._max_2x2, P._scatter_add]
 
