@@ -146,7 +146,7 @@ def im2col_gemm(xp, a, b, w2, kernel, stride, dilation, out, cols, y):  # pragma
     For thin GEMMs (few output channels, small images: LeNet's second conv) the column
     matrix of one sample stays in L1/L2 cache between its im2col and its GEMM, and the
     loop over samples pays no Python call per sample (shape b forward 0.40 -> 0.27 ms);
-    rows of 8-16 outputs (stride 1) are copied by ``conv_small.im2col_short``.
+    rows of 8-31 outputs (stride 1) are copied by ``conv_small.im2col_short``.
     Serial (callers run parts of the batch on Python threads, BLAS on one thread each).
     """
     rows, q = U(w2.shape[1]), U(y.shape[2])

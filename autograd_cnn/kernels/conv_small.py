@@ -319,7 +319,7 @@ def _move8(dst, d, src, s):  # pragma: no cover - numba
 def im2col_short(xp, n, kernel, dilation, out, cf):  # pragma: no cover - numba
     """cf[(c, kd, kh, kw), (qd, qh, qw)] = xp[n, c, qd + kd*dd, qh + kh*dh, qw + kw*dw]
     for one sample n of the padded xp (N, C, Dp, Hp, Wp), stride 1, rows of
-    SHORT_MIN <= QW <= SHORT_MAX (two 8-wide moves each, overlapping when QW < 16);
+    SHORT_MIN <= QW <= SHORT_MAX (8-wide moves, the last one overlapping);
     cf flat, C*KD*KH*KW*QD*QH*QW elements. The values of ``conv_numba.im2col``."""
     C, Dp, Hp, Wp = U(xp.shape[1]), U(xp.shape[2]), U(xp.shape[3]), U(xp.shape[4])
     KD, KH, KW = U(kernel[0]), U(kernel[1]), U(kernel[2])
