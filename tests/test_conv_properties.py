@@ -301,8 +301,14 @@ def test_auto_algorithm_choice_follows_the_shape():
                               ((1, 1), (1, 1)), 1) == "im2col"
     assert D.choose_algorithm("conv", (8, 64, 56, 56), (64, 64, 3, 3), (2, 2),
                               ((1, 1), (1, 1)), 1) == "im2col"
-    assert D.choose_algorithm("conv", (64, 1, 28, 28), (6, 1, 5, 5), (1, 1),
-                              ((0, 0), (0, 0)), 1) == "direct"
+    # LeNet's first conv: the forward on the fused im2col+GEMM kernel (compiled anyway for
+    # the second conv; the direct one would cost compile time), the gradients direct
+    lenet1 = ((64, 1, 28, 28), (6, 1, 5, 5), (1, 1), ((2, 2), (2, 2)), 1)
+    assert D.choose_algorithm("conv", *lenet1) == ("im2col" if D.numba_has_blas()
+                                                   else "direct")
+    assert D.choose_algorithm("conv_weight_grad", *lenet1) == "direct"
+    assert D.choose_algorithm("conv", (64, 1, 280, 280), (6, 1, 5, 5), (1, 1),
+                              ((0, 0), (0, 0)), 1) == "direct"  # too big to fuse
 
 
 # ---- true convolution (signal) ---------------------------------------------------------------

@@ -12,7 +12,8 @@ plus :func:`unfold` / :func:`fold` (im2col and its adjoint col2im).
 Algorithms (``algorithm=``): ``"im2col"`` (Numba im2col into a reused GEMM-ready buffer,
 then BLAS GEMM, batch processed in blocks so the buffer stays under
 :data:`BLOCK_ELEMENTS`), ``"gemm"`` (1x1 kernels, stride 1, no padding: the conv *is* a
-GEMM), ``"direct"`` (Numba loops; best for depthwise and small-group convs),
+GEMM), ``"direct"`` (Numba loops; best for depthwise and small-group convs; one-group
+stride-1 convs run the register-blocked loops of :mod:`~autograd_cnn.kernels.conv_small`),
 ``"winograd"`` (F(2x2, 3x3) for 3x3 stride-1 convs and their transposes,
 :mod:`~autograd_cnn.kernels.winograd`), ``"fft"`` (forward convs with stride 1 and no
 dilation; large kernels; :mod:`~autograd_cnn.kernels.conv_fft`), ``"reference"`` (the
@@ -41,6 +42,16 @@ from ..errors import InvalidArgumentError, OutputTooLargeError
 from . import conv_reference as ref
 from . import threads as _threads  # sets OMP_WAIT_POLICY (before any parallel call)
 from .conv_fft import FFT_MAX_RANGE, _all_finite, _conv_fft, fft_is_accurate  # noqa: F401
+from .conv_shapes import (  # noqa: F401  (shape helpers, part of this module's interface)
+    _as5,
+    _float_dtype,
+    _half_in_float32,
+    _pad5,
+    _t3,
+    conv_out_shape,
+    out_size,
+    transpose_out_shape,
+)
 from .threads import _blas_controllers, _limits  # noqa: F401  (re-exported for tests)
 
 ALGORITHMS = ("auto", "im2col", "gemm", "direct", "fft", "winograd", "reference")
@@ -104,71 +115,6 @@ def _buffer(name: str, size: int, dtype) -> np.ndarray:
     return buf[:size]
 
 
-def _half_in_float32(fn):
-    """Run ``fn`` on float16 arrays in float32 and round its result back to float16 (the
-    kernels exist for float32 and float64 only; PyTorch, too, returns float16)."""
-    import functools
-
-    @functools.wraps(fn)
-    def run(a, b, *args, **kwargs):
-        if a.dtype != np.float16 and getattr(b, "dtype", None) != np.float16:
-            return fn(a, b, *args, **kwargs)
-        a = a.astype(np.float32)
-        b = b.astype(np.float32) if isinstance(b, np.ndarray) and b.dtype.kind == "f" else b
-        return fn(a, b, *args, **kwargs).astype(np.float16)
-
-    return run
-
-
-def _float_dtype(*arrays):
-    dt = np.result_type(*arrays)
-    return dt if dt in (np.float32, np.float64) else np.dtype(np.float64)
-
-
-def _as5(a, nd):
-    """(N, C, *S) with 1 <= len(S) <= 3 as (N, C, D, H, W), C-contiguous."""
-    a = np.ascontiguousarray(a)
-    return a.reshape(a.shape[:2] + (1,) * (3 - nd) + a.shape[2:])
-
-
-def _t3(t, fill):
-    return (fill,) * (3 - len(t)) + tuple(t)
-
-
-def out_size(s, k, stride, lo, hi, dilation) -> int:
-    """Output length of a cross-correlation along one dim (may be <= 0)."""
-    return (s + lo + hi - dilation * (k - 1) - 1) // stride + 1
-
-
-def conv_out_shape(x_shape, w_shape, stride, padding, dilation):
-    q = tuple(
-        out_size(s, k, st, lo, hi, d)
-        for s, k, st, (lo, hi), d in zip(x_shape[2:], w_shape[2:], stride, padding, dilation)
-    )
-    return (x_shape[0], w_shape[0]) + q
-
-
-def transpose_out_shape(y_shape, w_shape, stride, padding, dilation, groups, output_padding):
-    s = tuple(
-        (q - 1) * st + d * (k - 1) + 1 + op - lo - hi
-        for q, k, st, (lo, hi), d, op in zip(
-            y_shape[2:], w_shape[2:], stride, padding, dilation, output_padding
-        )
-    )
-    return (y_shape[0], w_shape[1] * groups) + s
-
-
-def _pad5(x5, padding3):
-    if not any(lo or hi for lo, hi in padding3):
-        return x5
-    # zeros + one interior copy: several times faster than np.pad's generic path
-    shape = x5.shape[:2] + tuple(s + lo + hi for s, (lo, hi) in zip(x5.shape[2:], padding3))
-    xp = np.zeros(shape, x5.dtype)
-    xp[(slice(None), slice(None)) + tuple(slice(lo, lo + s) for s, (lo, _) in
-                                          zip(x5.shape[2:], padding3))] = x5
-    return xp
-
-
 def choose_algorithm(kind, x_shape, w_shape, stride, padding, groups, dilation=None,
                      allow_fft=True) -> str:
     """The measured choice (benchmarks/results_conv.md): GEMM for 1x1/stride 1/no padding;
@@ -177,7 +123,10 @@ def choose_algorithm(kind, x_shape, w_shape, stride, padding, groups, dilation=N
     :func:`fft_is_accurate`);
     direct loops for grouped convs with few channels per group (depthwise) and for convs
     whose GEMM would have a tiny inner dimension C/groups * prod(K) <= 32 (LeNet's first
-    layer: 1 channel, 5x5); im2col + GEMM for the rest."""
+    layer: 1 channel, 5x5; its weight gradient runs the register-blocked loops of
+    :mod:`~autograd_cnn.kernels.conv_small`), except their forward with one group when
+    the fused im2col+GEMM kernel serves it (:func:`_thin_forward_is_fused`); im2col +
+    GEMM for the rest."""
     k = math.prod(w_shape[2:])
     cg = w_shape[1]
     og = w_shape[0] // groups
@@ -188,6 +137,9 @@ def choose_algorithm(kind, x_shape, w_shape, stride, padding, groups, dilation=N
             and all(d == 1 for d in dilation)):
         return "fft"
     if (groups > 1 and cg * og <= 64) or cg * k <= 32:
+        if kind == "conv" and groups == 1 and _thin_forward_is_fused(
+                x_shape, w_shape, stride, padding, dilation):
+            return "im2col"
         return "direct"
     if (kind != "conv_weight_grad" and _winograd_fits(kind, w_shape, stride, padding, groups,
                                                        dilation)
@@ -195,6 +147,20 @@ def choose_algorithm(kind, x_shape, w_shape, stride, padding, groups, dilation=N
             and all(s >= WINOGRAD_MIN_SIZE for s in x_shape[2:])):
         return "winograd"
     return "im2col"
+
+
+def _thin_forward_is_fused(x_shape, w_shape, stride, padding, dilation) -> bool:
+    """Whether the forward of a thin conv (one group) runs the fused im2col+GEMM kernel,
+    which ``auto`` then prefers to the direct loops. Measured on LeNet's first conv
+    (64 x 1x28x28, 6 filters 5x5, pad 2), one thread: fused 0.27 ms, register-blocked
+    direct (:mod:`~autograd_cnn.kernels.conv_small`) 0.22 ms, the old direct loops 0.50
+    ms; the fused kernel is compiled anyway for the next layers, the direct one would
+    add 1.4 s to a new user's first training step (cold start limit: 5 s)."""
+    q = conv_out_shape(x_shape, w_shape, stride, padding,
+                       dilation or (1,) * len(stride))[2:]
+    if min(q, default=1) < 1:
+        return False
+    return _fused(1, w_shape[0], w_shape[1] * math.prod(w_shape[2:]) * math.prod(q))
 
 
 #: ``auto`` takes Winograd F(2x2, 3x3) for 3x3 stride-1 convs with at least this many
@@ -254,6 +220,11 @@ def _check_alg(algorithm, kind, x_shape, w_shape, stride, padding, groups, dilat
 #: matrix stays in cache, no Python call per sample; measured on shape b: forward 0.41
 #: -> 0.35 ms, transposed 0.49 -> 0.40, weight gradient 0.46 -> 0.39).
 FUSED_MAX_COLS = 1 << 16
+
+#: The fused transposed conv of stride 1 runs on the padded-width grid
+#: (``conv_small.gemm_col2im_flat``) when that grid has at most this many times the
+#: output positions (its GEMM is that much wider).
+FLAT_MAX_WIDENING = 1.4
 
 
 def numba_has_blas() -> bool:
@@ -395,9 +366,12 @@ def _conv_forward(x, w, stride, padding, dilation, groups, algorithm="auto"):
     w5 = _as5(w, nd)
     if alg == "direct":  # pads each plane privately: no padded copy of the input
         y = np.empty((n, o) + q3, dt)
+        from . import conv_small
         from .conv_numba import conv_direct
 
         x5, p3 = _as5(x, nd), _t3(padding, (0, 0))
+        if conv_small.applies(groups, s3, o):  # register-blocked loops
+            return conv_small.forward(x5, w5, d3, p3, y).reshape(out_shape)
         _direct_in_parts(n, x5, y, lambda k, a, b: k(x5[a:b], w5, groups, s3, d3, p3,
                                                       y[a:b]), conv_direct)
         return y.reshape(out_shape)
@@ -520,9 +494,14 @@ def _conv_transpose_forward(y, w, stride, padding, dilation, groups, output_padd
     y5 = _as5(y, nd)
     w5 = _as5(w, nd)
     if alg == "direct":  # crops inside the kernel, from a private padded plane
+        from . import conv_small
         from .conv_numba import conv_transpose_direct
 
         x = np.empty((n, c) + _t3(out_shape[2:], 1), dt)
+        if (conv_small.applies(groups, s3, c)
+                and conv_small.transpose_padding(k3, d3, pad3, op3) is not None):
+            # as the forward conv of y with the flipped kernel (register-blocked loops)
+            return conv_small.transpose(y5, w5, d3, pad3, op3, x).reshape(out_shape)
         _direct_in_parts(n, y5, x, lambda k, a, b: k(y5[a:b], w5, groups, s3, d3, pad3,
                                                       x[a:b]), conv_transpose_direct)
         return x.reshape(out_shape)
@@ -537,9 +516,20 @@ def _conv_transpose_forward(y, w, stride, padding, dilation, groups, output_padd
     y3 = y5.reshape(n, o, q)
     if _fused(groups, og, rows * q):  # GEMM and col2im per sample, in one kernel call
         from .conv_numba import gemm_col2im
+        from .conv_small import gemm_col2im_flat
+
+        # stride 1, on the padded-width grid (long runs to add) unless that grid makes the
+        # GEMM much wider: LeNet's second conv (136 columns for 100) 0.78 -> 0.62 ms, shape
+        # b (92 for 64) 0.40 -> 0.45 ms (load average 2, one thread)
+        L = ((q3[0] - 1) * full[1] + q3[1] - 1) * full[2] + q3[2]
+        flat = all(st == 1 for st in s3) and L <= FLAT_MAX_WIDENING * q
 
         def run_fused(part):
             (a, b), = part
+            if flat:
+                gemm_col2im_flat(y3, a, b, wts[0], k3, d3, q3, np.zeros(o * L, dt),
+                                 _buffer("cols", rows * L, dt), xp)
+                return
             gemm_col2im(y3, a, b, wts[0], k3, s3, d3, q3, _buffer("cols", rows * q, dt), xp)
 
         _threads.run_blocks(_sample_parts(n), run_fused)
@@ -573,184 +563,7 @@ def _conv_transpose_forward(y, w, stride, padding, dilation, groups, output_padd
     return np.ascontiguousarray(x).reshape(out_shape)
 
 
-# ---- weight gradient ---------------------------------------------------------------------
-
-
-@_half_in_float32
-def conv_weight_grad(x, g, stride, padding, dilation, groups, kernel_size, algorithm="auto"):
-    """Weight gradient (see :func:`_conv_weight_grad`)."""
-    w_shape = (g.shape[1], x.shape[1] // max(groups, 1)) + tuple(kernel_size)
-    check_output_size(w_shape, "conv_weight_grad")
-    alg = _check_alg(algorithm, "conv_weight_grad", x.shape, w_shape, stride, padding, groups,
-                     dilation)
-    full_q = conv_out_shape(x.shape, w_shape, stride, padding, dilation)[2:]
-    if alg == "gemm" and tuple(full_q) != tuple(g.shape[2:]):
-        alg = "im2col"
-    with _limits(*_work(x.shape, w_shape, g.shape[2:]), alg):
-        return _conv_weight_grad(x, g, stride, padding, dilation, groups, kernel_size, alg)
-
-
-def _conv_weight_grad(x, g, stride, padding, dilation, groups, kernel_size,
-                      algorithm="auto"):
-    """dw (O, C/groups, *K) = sum_{n, q} g[n, o, q] * xpad[n, c, q*stride + k*dilation],
-    for x (N, C, *S) and g (N, O, *Q)."""
-    n, c = x.shape[:2]
-    o = g.shape[1]
-    cg, og = c // groups, o // groups
-    w_shape = (o, cg) + tuple(kernel_size)
-    check_output_size(w_shape, "conv_weight_grad")
-    alg = _check_alg(algorithm, "conv_weight_grad", x.shape, w_shape, stride, padding, groups)
-    dt = _float_dtype(x, g)
-    x = x.astype(dt, copy=False)
-    g = g.astype(dt, copy=False)
-    if alg == "reference" or x.ndim - 2 > 3:
-        return ref.conv_weight_grad_ref(x, g, stride, padding, dilation, groups, kernel_size)
-    nd = x.ndim - 2
-    q = math.prod(g.shape[2:])
-    full_q = conv_out_shape(x.shape, w_shape, stride, padding, dilation)[2:]
-    if alg == "gemm" and tuple(full_q) == tuple(g.shape[2:]):
-        x3 = x.reshape(n, c, math.prod(x.shape[2:]))
-        g3 = g.reshape(n, o, math.prod(g.shape[2:]))
-        # one GEMM per sample, summed in sample order: no transposed copy of x (tensordot
-        # copies it, 1.5x slower on shape e); x3[i].T is a Fortran view BLAS takes as is;
-        # the samples in threads.PARTS parts (run_blocks), their partial sums added in order
-
-        def run(part):
-            (a, b), = part
-            dw = np.zeros((o, cg), dt)
-            tmp = np.empty((og, cg), dt)
-            for gi in range(groups):
-                acc = dw[gi * og:(gi + 1) * og]
-                if (b - a) * groups > 64:  # many small GEMMs: Python overhead, one tensordot
-                    acc[...] = np.tensordot(g3[a:b, gi * og:(gi + 1) * og],
-                                            x3[a:b, gi * cg:(gi + 1) * cg],
-                                            axes=([0, 2], [0, 2]))
-                    continue
-                for i in range(a, b):
-                    np.matmul(g3[i, gi * og:(gi + 1) * og], x3[i, gi * cg:(gi + 1) * cg].T,
-                              out=tmp)
-                    acc += tmp
-            return dw
-
-        return _sum_in_order(_threads.run_blocks(_sample_parts(n), run)).reshape(w_shape)
-    if alg == "gemm":
-        alg = "im2col"
-    s3, d3 = _t3(stride, 1), _t3(dilation, 1)
-    k3 = _t3(kernel_size, 1)
-    q3 = _t3(g.shape[2:], 1)
-    g5 = _as5(g, nd)
-    if alg == "direct":
-        from .conv_numba import conv_weight_grad_direct
-
-        x5, p3 = _as5(x, nd), _t3(padding, (0, 0))
-
-        def part(k, a, b):
-            dw = np.empty((o, cg) + k3, dt)
-            k(x5[a:b], g5[a:b], groups, s3, d3, p3, dw)
-            return dw
-
-        parts = _direct_in_parts(n, x5, g5, part, conv_weight_grad_direct)
-        return _sum_in_order(parts).reshape(w_shape)
-    xp = _pad5(_as5(x, nd), _t3(padding, (0, 0)))
-    from .conv_numba import im2col
-
-    kk = math.prod(k3)
-    rows = c * kk
-    g3 = g5.reshape(n, o, q)
-    if _fused(groups, og, rows * q):  # im2col and GEMM per sample, in one kernel call
-        from .conv_numba import im2col_gemm_wgrad
-
-        def run_fused(part):  # this part's partial sum, transposed
-            (a, b), = part
-            dwt = np.empty((rows, o), dt)
-            im2col_gemm_wgrad(xp, a, b, g3, k3, s3, d3, q3, _buffer("cols", rows * q, dt),
-                              dwt)
-            return dwt
-
-        dwt = _sum_in_order(_threads.run_blocks(_sample_parts(n), run_fused))
-        return np.ascontiguousarray(dwt.T).reshape(w_shape)
-    blocks, nb = _blocks(n, rows * q)
-
-    def run(part):  # a partial sum over this part's blocks, with its own buffers
-        dw = np.zeros((o, cg * kk), dt)
-        colbuf = _buffer("cols", rows * nb * q, dt)
-        gtbuf = _buffer("gt", o * nb * q, dt) if nb > 1 else None
-        for n0, b in part:
-            cols = colbuf[: rows * b * q].reshape(rows, b, q)
-            im2col(xp, n0, b, k3, s3, d3, q3, cols)
-            cols2 = cols.reshape(rows, b * q)
-            if b == 1:
-                gt = g3[n0]
-            else:
-                gt = gtbuf[: o * b * q].reshape(o, b, q)
-                gt[...] = g3[n0:n0 + b].transpose(1, 0, 2)
-                gt = gt.reshape(o, b * q)
-            for gi in range(groups):
-                # as cols @ g^T, transposed after: OpenBLAS runs this orientation 1.2-1.7x
-                # faster than g @ cols^T (LeNet's second conv 0.40 vs 0.68 ms, 1 thread)
-                dw[gi * og:(gi + 1) * og] += (cols2[gi * cg * kk:(gi + 1) * cg * kk]
-                                              @ gt[gi * og:(gi + 1) * og].T).T
-        return dw
-
-    return _sum_in_order(_threads.run_blocks(blocks, run)).reshape(w_shape)
-
-
-# ---- unfold / fold --------------------------------------------------------------------------
-
-
-@_half_in_float32
-def unfold(x, kernel_size, stride, padding, dilation, algorithm="auto"):
-    """im2col: x (N, C, *S) -> (N, C * prod(K), L) (PyTorch's ``unfold`` layout)."""
-    nd = x.ndim - 2
-    n, c = x.shape[:2]
-    q = tuple(out_size(s, k, st, lo, hi, d) for s, k, st, (lo, hi), d in
-              zip(x.shape[2:], kernel_size, stride, padding, dilation))
-    kk = math.prod(kernel_size)
-    out_shape = (n, c * kk, math.prod(q))
-    check_output_size(out_shape, "unfold")
-    if algorithm == "reference" or nd > 3:
-        return ref.unfold_ref(x, kernel_size, stride, padding, dilation)
-    from .conv_numba import im2col
-
-    dt = _float_dtype(x)
-    xp = _pad5(_as5(x.astype(dt, copy=False), nd), _t3(padding, (0, 0)))
-    cols = np.empty((c * kk, n, math.prod(q)), dt)
-    with _limits(cols.size, 0):
-        im2col(xp, 0, n, _t3(kernel_size, 1), _t3(stride, 1), _t3(dilation, 1), _t3(q, 1),
-               cols)
-    return np.ascontiguousarray(cols.transpose(1, 0, 2))
-
-
-@_half_in_float32
-def fold(cols, output_size, kernel_size, stride, padding, dilation, algorithm="auto"):
-    """col2im, the adjoint of :func:`unfold`: (N, C * prod(K), L) -> (N, C, *output_size),
-    overlapping taps summed."""
-    nd = len(output_size)
-    n = cols.shape[0]
-    kk = math.prod(kernel_size)
-    c = cols.shape[1] // kk
-    out_shape = (n, c) + tuple(output_size)
-    check_output_size(out_shape, "fold")
-    q = tuple(out_size(s, k, st, lo, hi, d) for s, k, st, (lo, hi), d in
-              zip(output_size, kernel_size, stride, padding, dilation))
-    dt = _float_dtype(cols)
-    cols = cols.astype(dt, copy=False)
-    full = tuple(s + lo + hi for s, (lo, hi) in zip(output_size, padding))
-    crop = tuple(slice(lo, f - hi) for (lo, hi), f in zip(padding, full))
-    if algorithm == "reference" or nd > 3:
-        # the adjoint of unfold as a transposed conv with an identity kernel per channel
-        eye = np.eye(kk, dtype=dt).reshape((kk, 1) + tuple(kernel_size))
-        w = np.tile(eye, (c, 1) + (1,) * nd)
-        y = cols.reshape((n, c * kk) + q)
-        op = tuple(f - ((qq - 1) * st + d * (k - 1) + 1) for f, qq, st, d, k in
-                   zip(full, q, stride, dilation, kernel_size))
-        return ref.conv_transpose_ref(y, w, stride, padding, dilation, c, op)
-    from .conv_numba import col2im
-
-    full3 = _t3(full, 1)
-    xp = np.zeros((n, c) + full3, dt)
-    ct = np.ascontiguousarray(cols.transpose(1, 0, 2))
-    with _limits(ct.size, 0):
-        col2im(ct, n, _t3(kernel_size, 1), _t3(stride, 1), _t3(dilation, 1), _t3(q, 1), xp)
-    xp = xp.reshape((n, c) + full)
-    return np.ascontiguousarray(xp[(slice(None), slice(None)) + crop])
+# the weight gradient and unfold/fold live in their own modules (file size); their public
+# functions are part of this module's interface
+from .conv_unfold import fold, unfold  # noqa: E402,F401
+from .conv_wgrad import _conv_weight_grad, conv_weight_grad  # noqa: E402,F401

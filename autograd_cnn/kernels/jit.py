@@ -83,16 +83,19 @@ def _has_cached_code(dispatcher) -> bool:
 
 
 def first_step_kernels():
-    """The kernels a small CNN's first training step runs (conv forward and gradients,
-    the fused im2col+GEMM kernels, max-pooling and its gradient): Numba dispatchers and twins."""
+    """The kernels a small CNN's first training step runs (the fused im2col+GEMM
+    kernels, the register-blocked direct weight gradient, max-pooling and its gradient):
+    Numba dispatchers and twins."""
     from . import conv_numba as C
+    from . import conv_small as S
     from . import pool as P
     from .conv_dispatch import numba_has_blas
 
-    gemm = ([C.im2col_gemm, C.gemm_col2im, C.im2col_gemm_wgrad] if numba_has_blas()
-            else [C.im2col, C.col2im])
-    return [C._conv_direct_flat, C._conv_weight_grad_direct_flat, *gemm, P._max_2x2_blocks,
-            P._scatter_2x2, P._scatter_add]
+    # with SciPy the first conv's forward runs the fused kernel (conv_dispatch.
+    # choose_algorithm), without it the register-blocked direct loops
+    gemm = ([C.im2col_gemm, S.gemm_col2im_flat, C.im2col_gemm_wgrad] if numba_has_blas()
+            else [S.conv_small, C.im2col, C.col2im])
+    return [S.conv_small_wgrad, *gemm, P._max_2x2_blocks, P._scatter_2x2, P._scatter_add]
 
 
 def kernels_need_compiling() -> bool:
