@@ -1,12 +1,13 @@
 """The register-blocked kernels of small convolutions (kernels/conv_small.py): equal to the
 NumPy reference (float64 and float32, 1-3 spatial dims, padding, dilation, channel counts
 that are not multiples of the blocking), results that do not depend on how the batch is
-split or on the thread count (bitwise)."""
+split or on the thread count (bitwise), and the short-row im2col equal to im2col."""
 
 import numpy as np
 import pytest
 
 from autograd_cnn.kernels import conv_dispatch as D
+from autograd_cnn.kernels import conv_numba as CN
 from autograd_cnn.kernels import conv_reference as R
 from autograd_cnn.kernels import conv_small as S
 
@@ -94,6 +95,24 @@ def test_batch_split_and_thread_count_do_not_change_results(dtype, monkeypatch):
     S.conv_small(x5, w5, (1, 1, 1), pp, 0, 2, y5)
     S.conv_small(x5, w5, (1, 1, 1), pp, 2, 5, y5)
     assert np.array_equal(y5.reshape(whole[0].shape), whole[0])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("width", [7, 8, 10, 13, 16, 17])
+def test_short_row_im2col_equals_im2col(dtype, width):
+    k3, d3 = (1, 3, 3), (1, 2, 1)
+    xp = rnd((2, 3, 1, 9, width + 2), 0, dtype)
+    q3 = (1, 9 - 4, width)
+    if not S.is_short((1, 1, 1), q3):
+        assert width < S.SHORT_MIN or width > S.SHORT_MAX
+        return
+    rows, q = 3 * 9, q3[1] * q3[2]
+    ref = np.empty((rows, 1, q), dtype)
+    CN.im2col(xp, 1, 1, k3, (1, 1, 1), d3, q3, ref)
+    cols = np.full(rows * q, np.nan, dtype)
+    S.im2col_short(xp, 1, k3, d3, q3, cols)
+    assert np.array_equal(cols, ref.ravel())
+
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])

@@ -30,6 +30,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange, uint64
 
+from .conv_small import SHORT_MAX, SHORT_MIN, im2col_short
 from .jit import twin
 
 # nogil: the serial builds run on halves of the batch at once on Python threads
@@ -129,6 +130,14 @@ def col2im(cols, nb, kernel, stride, dilation, out, xp):  # pragma: no cover - n
                             xf[d + qw * sw] += cf[s + qw]
 
 
+@njit(cache=True, inline="always")
+def _short(stride, out):  # pragma: no cover - numba
+    """Whether the rows of one sample's im2col are short enough for
+    :func:`~autograd_cnn.kernels.conv_small.im2col_short` (stride 1)."""
+    return (stride[0] == 1 and stride[1] == 1 and stride[2] == 1
+            and SHORT_MIN <= out[2] and out[2] <= SHORT_MAX)
+
+
 @njit(**_FLAGS)
 def im2col_gemm(xp, a, b, w2, kernel, stride, dilation, out, cols, y):  # pragma: no cover
     """y[n] = w2 @ im2col(xp[n]) for the samples a <= n < b, one sample at a time.
@@ -136,17 +145,19 @@ def im2col_gemm(xp, a, b, w2, kernel, stride, dilation, out, cols, y):  # pragma
     w2 (O, C*KK) C-contiguous; y (N, O, Q); cols a scratch buffer of C*KK*Q elements.
     For thin GEMMs (few output channels, small images: LeNet's second conv) the column
     matrix of one sample stays in L1/L2 cache between its im2col and its GEMM, and the
-    loop over samples pays no Python call per sample (shape b forward 0.40 -> 0.27 ms).
-    (An im2col written out in 8-wide moves for rows of 8-31 outputs made shape b's
-    im2col 0.155 -> 0.09 ms but added 0.5-0.8 s to a new user's first training step, over
-    the 5 s limit: removed.)
+    loop over samples pays no Python call per sample (shape b forward 0.40 -> 0.27 ms);
+    rows of 8-31 outputs (stride 1) are copied by ``conv_small.im2col_short``.
     Serial (callers run parts of the batch on Python threads, BLAS on one thread each).
     """
     rows, q = U(w2.shape[1]), U(y.shape[2])
     c3 = cols[: rows * q].reshape(rows, 1, q)
     c2 = cols[: rows * q].reshape(rows, q)
+    short = _short(stride, out)
     for n in range(a, b):
-        im2col(xp, n, 1, kernel, stride, dilation, out, c3)
+        if short:
+            im2col_short(xp, n, kernel, dilation, out, cols)
+        else:
+            im2col(xp, n, 1, kernel, stride, dilation, out, c3)
         np.dot(w2, c2, y[n])
 
 
@@ -180,8 +191,12 @@ def im2col_gemm_wgrad(xp, a, b, g3, kernel, stride, dilation, out, cols,
     tmp = np.empty_like(dwt)
     gt = np.empty((q, o_), dtype=g3.dtype)
     dwt[:] = 0
+    short = _short(stride, out)
     for n in range(a, b):
-        im2col(xp, n, 1, kernel, stride, dilation, out, c3)
+        if short:
+            im2col_short(xp, n, kernel, dilation, out, cols)
+        else:
+            im2col(xp, n, 1, kernel, stride, dilation, out, c3)
         gn = g3[n]
         for o in range(o_):
             for i in range(q):
