@@ -302,19 +302,6 @@ def is_short(stride, out) -> bool:
     return all(s == 1 for s in stride) and SHORT_MIN <= out[-1] <= SHORT_MAX
 
 
-@njit(cache=True, inline="always")
-def _move8(dst, d, src, s):  # pragma: no cover - numba
-    """dst[d:d+8] = src[s:s+8], written out (one vector move)."""
-    dst[d] = src[s]
-    dst[d + U(1)] = src[s + U(1)]
-    dst[d + U(2)] = src[s + U(2)]
-    dst[d + U(3)] = src[s + U(3)]
-    dst[d + U(4)] = src[s + U(4)]
-    dst[d + U(5)] = src[s + U(5)]
-    dst[d + U(6)] = src[s + U(6)]
-    dst[d + U(7)] = src[s + U(7)]
-
-
 @njit(**_FLAGS)
 def im2col_short(xp, n, kernel, dilation, out, cf):  # pragma: no cover - numba
     """cf[(c, kd, kh, kw), (qd, qh, qw)] = xp[n, c, qd + kd*dd, qh + kh*dh, qw + kw*dw]
@@ -339,13 +326,14 @@ def im2col_short(xp, n, kernel, dilation, out, cf):  # pragma: no cover - numba
                         for qh in range(QH):
                             s = s0 + (qd * Hp + qh) * Wp
                             d = d0 + (qd * QH + qh) * QW
-                            _move8(cf, d, xf, s)
-                            j = U(8)
-                            while j + U(8) < QW:
-                                _move8(cf, d + j, xf, s + j)
+                            # 8-wide moves (a constant trip count: one vector
+                            # move each), the last one overlapping
+                            j = U(0)
+                            while j < QW:
+                                j = min(j, QW - U(8))
+                                for t in range(8):
+                                    cf[d + j + U(t)] = xf[s + j + U(t)]
                                 j += U(8)
-                            if QW > U(8):
-                                _move8(cf, d + QW - U(8), xf, s + QW - U(8))
                     r += U(1)
 
 
