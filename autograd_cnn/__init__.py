@@ -9,6 +9,7 @@ convolutional networks.
 array([2., 4., 6.], dtype=float32)
 """
 
+from . import memory  # noqa: F401  (glibc malloc thresholds: see memory.py)
 from . import errors, functional
 from .creation import (
     Generator, arange, empty, empty_like, eye, from_numpy, full, full_like, linspace,
