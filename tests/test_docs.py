@@ -33,10 +33,18 @@ def test_every_public_function_and_class_has_a_docstring():
     assert missing == [], f"public callables without a docstring: {missing}"
 
 
-def test_api_reference_is_up_to_date_and_lists_every_primitive():
+def test_api_reference_lists_every_primitive():
     api = (ROOT / "docs" / "api.md").read_text()
     for name in ac.REGISTRY:
         assert f"| `{name}` |" in api, f"primitive {name} missing from docs/api.md"
+
+
+def test_api_reference_is_up_to_date():
+    import importlib.util
+
+    if importlib.util.find_spec("onnx") is None:  # its section is generated from onnx's API
+        pytest.skip("docs/api.md documents autograd_cnn.onnx, whose functions load only "
+                    "with the onnx extra installed")
     out = subprocess.run([sys.executable, str(ROOT / "docs" / "make_api.py"), "--check"],
                          capture_output=True)
     assert out.returncode == 0, "docs/api.md is stale: run python docs/make_api.py"
