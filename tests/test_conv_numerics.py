@@ -342,8 +342,8 @@ def test_max_pool_2x2_fast_path_equals_the_reference(shape):
     tabs = [PK.regular_table(n, k, s, 0, 1, o) for n, k, s, o in
             [(1, 1, 1, 1), (shape[2], 2, 2, shape[2] // 2), (shape[3], 2, 2, shape[3] // 2)]]
     x3 = x.reshape(-1, 1, shape[2], shape[3])
-    assert PK._is_2x2_stride_2(tabs[1], tabs[2], 2, 1, 0)
-    out, idx = PK.max_pool_forward(x3, *tabs, fast=(2, 1, 0, *PK.row_ranges(tabs[2])))
+    assert PK.is_2x2_stride_2(tabs[1], tabs[2], 2, 1, 0)
+    out, idx = PK.max_pool_forward(x3, *tabs, fast=(2, 1, 0, *PK.row_ranges(tabs[2]), True))
     ro, ri = PK.max_pool_reference(x3, *tabs)
     np.testing.assert_array_equal(out, ro)
     np.testing.assert_array_equal(idx, ri)

@@ -264,15 +264,23 @@ def _direct_in_parts(n, a5, b5, call, kernel):
     parts' results in order."""
     import numba
 
-    # the split depends on the shapes only (the weight gradient sums the parts' results,
-    # so its rounding follows the split): results never depend on the thread count
-    split = n >= 2 and a5.size + b5.size >= SPLIT_MIN_ELEMENTS
-    parts = _sample_parts(n) if split else [(0, n)]
+    parts = _direct_parts(n, a5, b5)
     if numba.get_num_threads() > 1:  # _limits kept the pool: the parallel twin per part
         return [call(kernel.parallel, a, b) for a, b in parts]
-    if not split:
+    if len(parts) == 1:
         return [call(kernel.serial, 0, n)]
     return _threads.run_blocks(parts, lambda part: call(kernel.serial, *part[0]))
+
+
+def _direct_parts(n, a5, b5):
+    """The sample ranges a direct kernel runs on: :func:`_sample_parts` for calls moving
+    (batched input a5 + output b5) at least :data:`SPLIT_MIN_ELEMENTS`, one piece
+    otherwise. The split depends on the shapes only (a weight gradient sums the parts'
+    results, so its rounding follows the split): results never depend on the thread
+    count."""
+    if n >= 2 and a5.size + b5.size >= SPLIT_MIN_ELEMENTS:
+        return _sample_parts(n)
+    return [(0, n)]
 
 
 #: Direct convs moving fewer elements (batched input + output) run in one piece.

@@ -234,22 +234,13 @@ def conv_small_wgrad(x, g, dilation, padding, a, b, dw_out):  # pragma: no cover
 # ---- Python side: the batch in parts ------------------------------------------------------
 
 
-def _parts(n, a5, b5):
-    """Sample ranges: two parts (threads.PARTS) for calls moving at least
-    conv_dispatch.SPLIT_MIN_ELEMENTS elements, one otherwise (shapes only decide)."""
-    from . import conv_dispatch as D
-
-    if n >= 2 and a5.size + b5.size >= D.SPLIT_MIN_ELEMENTS:
-        return D._sample_parts(n)
-    return [(0, n)]
-
-
 def forward(x5, w5, dilation3, padding3, y5):
     """Run :func:`conv_small` over the batch (parts at once on Python threads): y5
     (N, O, QD, QH, QW) overwritten; x5 (N, C, D, H, W) unpadded, w5 (O, C, KD, KH, KW)."""
+    from . import conv_dispatch as D
     from . import threads
 
-    threads.run_blocks(_parts(x5.shape[0], x5, y5), lambda part: conv_small(
+    threads.run_blocks(D._direct_parts(x5.shape[0], x5, y5), lambda part: conv_small(
         x5, w5, dilation3, padding3, part[0][0], part[0][1], y5))
     return y5
 
@@ -272,6 +263,7 @@ def transpose(y5, w5, dilation3, padding3, output_padding3, x5):
 
 def weight_grad(x5, g5, dilation3, padding3, dw_shape):
     """Run :func:`conv_small_wgrad` over the batch; the parts' sums added in order."""
+    from . import conv_dispatch as D
     from . import threads
 
     def run(part):
@@ -279,11 +271,7 @@ def weight_grad(x5, g5, dilation3, padding3, dw_shape):
         conv_small_wgrad(x5, g5, dilation3, padding3, part[0][0], part[0][1], dw)
         return dw
 
-    parts = threads.run_blocks(_parts(x5.shape[0], x5, g5), run)
-    total = parts[0]
-    for p in parts[1:]:
-        total += p
-    return total
+    return D._sum_in_order(threads.run_blocks(D._direct_parts(x5.shape[0], x5, g5), run))
 
 
 # ---- im2col of one sample with short rows (stride 1) --------------------------------------

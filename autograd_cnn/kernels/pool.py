@@ -333,12 +333,12 @@ def _planes(x: np.ndarray) -> np.ndarray:
 def max_pool_forward(x, td, th, tw, fast=None):
     """Max over windows. ``x: (P, D, H, W)``; tables ``(O*, K*)`` int64.
 
-    ``fast``: ``(sw, dw, pw, wlo, whi)`` for regular 1-D/2-D pooling (``D == 1``), from
-    :func:`row_ranges`: stride, dilation and padding along W and, per tap column ``c``, the
-    range ``[wlo[c], whi[c])`` of outputs whose tap is in bounds; optionally a sixth item,
-    :func:`is_2x2_stride_2` of the tables (computed here when absent); or None (the table
-    kernel). Returns ``out: (P, OD, OH, OW)`` of x's dtype and ``idx: (P, OD, OH, OW)``
-    int64 flat indices into the plane.
+    ``fast``: ``(sw, dw, pw, wlo, whi, two)`` for regular 1-D/2-D pooling (``D == 1``):
+    stride, dilation and padding along W; per tap column ``c`` the range ``[wlo[c],
+    whi[c])`` of outputs whose tap is in bounds (:func:`row_ranges`); ``two`` =
+    :func:`is_2x2_stride_2` of the tables. Or None (the table kernel). Returns
+    ``out: (P, OD, OH, OW)`` of x's dtype and ``idx: (P, OD, OH, OW)`` int64 flat indices
+    into the plane.
     """
     x = _planes(x)
     shape = (x.shape[0], td.shape[0], th.shape[0], tw.shape[0])
@@ -346,8 +346,7 @@ def max_pool_forward(x, td, th, tw, fast=None):
     idx = np.empty(shape, dtype=np.int64)
     if fast is not None and x.shape[1] == 1:
         P, _, H, W = x.shape
-        sw, dw, pw, wlo, whi = fast[:5]
-        two = fast[5] if len(fast) > 5 else is_2x2_stride_2(th, tw, sw, dw, pw)
+        sw, dw, pw, wlo, whi, two = fast
         if two:
             kernel = _max_2x2_kernel(tw.shape[0]).pick(_par(x.size))
             kernel(x.reshape(P, H * W), W, out.reshape(P, -1), idx.reshape(P, -1),
@@ -384,7 +383,6 @@ def is_2x2_stride_2(th, tw, sw, dw, pw) -> bool:
             and np.array_equal(tw, 2 * np.arange(tw.shape[0])[:, None] + np.arange(2)))
 
 
-_is_2x2_stride_2 = is_2x2_stride_2  # (former private name)
 
 
 def row_ranges(tw):
