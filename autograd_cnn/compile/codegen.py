@@ -1,4 +1,4 @@
-"""Source generation for fused groups, and the kernel cache.
+"""Source generation for fused groups.
 
 A fused group (see :mod:`.fusion`) becomes one Numba function: nested loops over the
 group's iteration shape, one scalar local per member node (cast to the node's dtype,
@@ -9,36 +9,20 @@ never less).
 
 The source depends on the group's ops, dtypes and broadcast pattern, never on the sizes
 (they are loop bounds passed at run time), so a batch of 64 and a batch of 7 share a
-kernel. Each distinct source is written once to ``<cache>/k_<sha1>.py`` and compiled
-with ``@njit(cache=True)``: recompiling the same graph (in this process: a dict hit;
-in a new one: Numba's on-disk cache) compiles nothing. The cache directory is
-``$AUTOGRAD_CNN_KERNEL_CACHE`` or ``~/.cache/autograd_cnn/fused``.
+kernel. Each distinct source is compiled once with ``@njit(cache=True)`` through the
+generated-kernel cache of :mod:`autograd_cnn.kernels.generated`: recompiling the same
+graph (in this process: a dict hit; in a new one: Numba's on-disk cache) compiles
+nothing.
 """
 
 from __future__ import annotations
 
-import hashlib
-import importlib.util
 import math
-import os
-import sys
-import threading
 
 import numpy as np
 
 from ..errors import CompileError
-
-_LOCK = threading.Lock()
-_KERNELS: dict[str, object] = {}  # sha1 of source -> Numba dispatcher
-STATS = {"hits": 0, "misses": 0}
-
-
-def cache_dir() -> str:
-    """Where generated kernel sources (and Numba's caches of them) live."""
-    d = os.environ.get("AUTOGRAD_CNN_KERNEL_CACHE") or os.path.join(
-        os.path.expanduser("~"), ".cache", "autograd_cnn", "fused")
-    os.makedirs(d, exist_ok=True)
-    return d
+from ..kernels.generated import STATS, cache_dir, clear_memory_cache, kernel_for  # noqa: F401
 
 
 def _cast(dtype: np.dtype) -> str:
@@ -339,34 +323,3 @@ def generate(group, inplace=None) -> str:
     lines += ["    " * m + a for a in after]
     lines += ["    " * (1 + n_kept) + a for a in fold]
     return "\n".join(lines) + "\n"
-
-
-def kernel_for(source: str):
-    """The compiled kernel of ``source``: from this process's cache, else from the
-    on-disk source file (Numba's cache then makes a new process's load cheap)."""
-    key = hashlib.sha1(source.encode()).hexdigest()[:20]
-    with _LOCK:
-        k = _KERNELS.get(key)
-        if k is not None:
-            STATS["hits"] += 1
-            return k
-        STATS["misses"] += 1
-        path = os.path.join(cache_dir(), f"k_{key}.py")
-        if not os.path.exists(path):
-            tmp = f"{path}.{os.getpid()}.tmp"
-            with open(tmp, "w") as f:
-                f.write(source)
-            os.replace(tmp, path)  # atomic: concurrent processes see a whole file
-        name = f"autograd_cnn_fused_{key}"
-        spec = importlib.util.spec_from_file_location(name, path)
-        mod = importlib.util.module_from_spec(spec)
-        sys.modules[name] = mod
-        spec.loader.exec_module(mod)
-        _KERNELS[key] = mod.kernel
-        return mod.kernel
-
-
-def clear_memory_cache():
-    """Forget the kernels loaded in this process (the on-disk cache stays)."""
-    with _LOCK:
-        _KERNELS.clear()

@@ -18,6 +18,7 @@ import math
 import numpy as np
 
 from ..kernels import conv_dispatch as K
+from ..kernels import conv_gen
 from ..kernels import threads as _threads
 from ..primitive import REGISTRY
 from . import codegen
@@ -55,6 +56,38 @@ def choose_conv_algorithm(node) -> dict:
                                  p["groups"], p["dilation"])
     p["algorithm"] = alg
     return p
+
+
+def generated_conv(node):
+    """A shape-specialized kernel (:mod:`..kernels.conv_gen`) for a conv-family node
+    whose algorithm is left to the library, or None where none applies."""
+    p = node.params
+    if p.get("algorithm", "auto") != "auto" or not conv_gen.ENABLED:
+        return None
+    a, b = (v.shape for v in node.inputs)
+    out, dtype = node.outputs[0], node.outputs[0].dtype
+    if any(v.dtype != dtype for v in node.inputs):
+        return None
+    if node.op == "conv":
+        geometry, shape = (a, b), None
+    elif node.op == "conv_transpose":
+        geometry, shape = (out.shape, b), out.shape
+        if any(p.get("output_padding", (0, 0))):
+            return None
+    else:
+        geometry, shape = (a, out.shape), None
+    if not conv_gen.applies(*geometry, p["stride"], p["padding"], p["dilation"],
+                            p["groups"], dtype):
+        return None
+    if node.op == "conv":
+        return conv_gen.Correlation(a, b, p["padding"], dtype)
+    if node.op == "conv_weight_grad":
+        return conv_gen.WeightGrad(a, b, p["kernel_size"], p["padding"], dtype)
+    (pt, pb), (pl, pr) = p["padding"]
+    R, S = b[2:]
+    full = ((R - 1 - pt, R - 1 - pb), (S - 1 - pl, S - 1 - pr))
+    kernel = conv_gen.Correlation(a, b, full, dtype, flip=True)
+    return kernel if kernel.out_shape == tuple(shape) else None
 
 
 def _impl_step(impl, ins, outs, params):
@@ -346,6 +379,10 @@ class Program:
             return _one_blas_thread(step) if _matmul_flops(it) < _threads.BLAS_MIN_FLOPS else step
         params = it.params
         if it.op in ("conv", "conv_transpose", "conv_weight_grad"):
+            kernel = generated_conv(it)
+            if kernel is not None:
+                self.algorithms.append((it, f"generated ({kernel.scheme} lanes)"))
+                return _impl_step(kernel, ins, outs, {})
             params = choose_conv_algorithm(it)
             if self.tuner is not None:
                 params = self.tuner.choose(it, params)

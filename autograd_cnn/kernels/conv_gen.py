@@ -1,0 +1,434 @@
+"""Shape-specialized 2-D convolution kernels, generated for one geometry at a time.
+
+``ac.compile`` knows every convolution's shapes before the first step, and a kernel
+compiled for exactly those shapes can do what no shape-generic kernel does: every loop
+bound is a constant, the innermost reduction is unrolled into two dozen vector partial
+sums that stay in registers for the whole reduction (:mod:`.vec`), and the one
+remaining choice, which axis fills the vector lanes, is made per shape:
+
+- *channel lanes* (``K`` scheme): 16 output channels (float32; 8 for float64) per vector,
+  a block of output positions per pass, the input value broadcast to every lane. Good when
+  the channel count fills the lanes (LeNet-5's second convolution: 16).
+- *width lanes* (``W`` scheme): 16 consecutive output columns per vector, a block of output
+  channels and rows per pass, the weight broadcast. Good for few channels and wide rows
+  (LeNet-5's first convolution: 6 channels, 28 columns). A row that is not a multiple of
+  the lanes ends with a vector that overlaps the one before (the overlap is computed
+  twice, written with equal values, and masked out of weight-gradient sums).
+
+Three kernels cover a convolution's forward and backward: the forward correlation, the
+input gradient (the same correlation of the zero-padded output gradient with the flipped,
+channel-swapped weight), and the weight gradient (a reduction over samples and positions,
+into one partial sum per part of the batch, added in a fixed order: the result does not
+depend on how many threads ran). Stride 1, dilation 1, one group, float32/float64 only
+(:func:`applies`); everything else keeps the generic kernels. Sums run in a different
+order than the generic kernels', so results agree to rounding, not bitwise.
+
+Each kernel's source names its sizes; it is compiled once per geometry (about 0.3-1 s)
+and cached on disk like the fused elementwise kernels (:mod:`.generated`).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+
+import numpy as np
+
+from .generated import kernel_for
+from .vec import LANES
+
+#: Whether ``ac.compile`` uses these kernels (``AUTOGRAD_CNN_GENERATED_CONV=0``: never).
+ENABLED = os.environ.get("AUTOGRAD_CNN_GENERATED_CONV", "1") != "0"
+
+#: Bumped when the generated code or :mod:`.vec` changes (it is part of every source).
+VERSION = 1
+
+#: Most vector partial sums a kernel keeps in registers (of 32).
+MAX_ACCUMULATORS = 25
+
+#: From this many vector multiply-adds per call (about 1 ms of one core) on, a kernel
+#: splits its batch into two halves run by Numba's threads; below it, one thread, and a
+#: kernel that compiles in half the time. (On this project's 2-vCPU machines two threads
+#: run these FMA-bound loops no faster than one: the vCPUs share a core's vector units.)
+PARALLEL_MIN_FMAS = 4_000_000
+
+_HEADER = (f"# autograd_cnn generated convolution (conv_gen v{VERSION})\n"
+           "import numpy as np\nfrom numba import njit, prange\n"
+           "from autograd_cnn.kernels.vec import ld, vfma, vhsum, vkeep_from, vload, vrelu,"
+           " vsplat, vstore, vzero, wide\n\n\n"
+           "@njit(cache=True, nogil=True, boundscheck=False, parallel=@PARALLEL@)\n")
+
+
+def applies(x_shape, w_shape, stride, padding, dilation, groups, dtype) -> bool:
+    """Whether the generated kernels cover a conv of ``x (N, C, H, W)`` with
+    ``w (K, C, R, S)`` (the forward geometry; the same answer holds for its gradients)."""
+    if len(x_shape) != 4 or len(w_shape) != 4 or np.dtype(dtype).name not in LANES:
+        return False
+    if tuple(stride) != (1, 1) or tuple(dilation) != (1, 1) or groups != 1:
+        return False
+    (pt, pb), (pl, pr) = padding
+    R, S = w_shape[2:]
+    if min(pt, pb, pl, pr) < 0 or max(pt, pb) > R - 1 or max(pl, pr) > S - 1:
+        return False
+    oh, ow = x_shape[2] + pt + pb - R + 1, x_shape[3] + pl + pr - S + 1
+    return oh >= 1 and ow >= 1 and S <= MAX_ACCUMULATORS and min(x_shape) >= 1
+
+
+def _divisor_at_most(n, cap):
+    return max(d for d in range(1, min(n, cap) + 1) if n % d == 0)
+
+
+def _starts(ow, lanes):
+    """First columns of the width vectors covering ``ow`` columns (the last overlaps)."""
+    if ow <= lanes:
+        return [0]
+    return list(range(0, ow - lanes, lanes)) + [ow - lanes]
+
+
+def _width_efficiency(ow, lanes):
+    return ow / (len(_starts(ow, lanes)) * lanes) if ow >= lanes else ow / lanes
+
+
+def _channel_efficiency(k, lanes):
+    return k / (-(-k // lanes) * lanes)
+
+
+class _Src:
+    """Lines of a kernel's source; ``@P@`` stands for the number of parts of the batch
+    (known once the generator has counted the work)."""
+
+    def __init__(self, signature):
+        self.lines = [f"def kernel({signature}):"]
+        self.depth = 1
+        self.fmas = 0  # vector multiply-adds per sample
+
+    def parts_loop(self, N):
+        """Open the loop over the batch's parts, each with its samples ``[n0, n1)``."""
+        self.block("for part in prange(@P@):")
+        self("wide()")
+        self(f"n0 = part * {N} // @P@")
+        self(f"n1 = (part + 1) * {N} // @P@")
+
+    def __call__(self, line):
+        self.lines.append("    " * self.depth + line)
+
+    def block(self, line):
+        self(line)
+        self.depth += 1
+
+    def end(self, n=1):
+        self.depth -= n
+
+    def text(self, parts):
+        src = _HEADER + "\n".join(self.lines) + "\n"
+        return src.replace("@PARALLEL@", str(parts > 1)).replace("@P@", str(parts))
+
+
+def _weight_index(flip, co, ci, i, j, Co, Ci, R, S):
+    """Flat index of the forward-form weight ``w'[co, ci, i, j]`` (``flip``: of the
+    transposed conv's ``w[ci, co, R-1-i, S-1-j]``)."""
+    if flip:
+        return f"(({ci}) * {Co} + ({co})) * {R * S} + ({R - 1} - {i}) * {S} + {S - 1} - {j}"
+    return f"(({co}) * {Ci} + ({ci})) * {R * S} + ({i}) * {S} + {j}"
+
+
+# -- the correlation y[n, co] = sum_ci xp[n, ci] * w'[co, ci] ------------------------------
+def _tap_rows(pt, H, R, oh0, rows):
+    """The range of tap rows ``i`` that reach an unpadded input row for some output row
+    in ``[oh0, oh0 + rows)`` (the others read only zero padding)."""
+    return (f"max(0, {pt} - {oh0} - {rows - 1})", f"min({R}, {pt + H} - {oh0})")
+
+
+def _rows_read(pt, H, R, OH, rows):
+    """Tap rows summed over all row blocks of ``rows`` rows (:func:`_tap_rows`)."""
+    return sum(min(R, pt + H - oh0) - max(0, pt - oh0 - rows + 1) for oh0 in range(0, OH, rows))
+
+
+def _width_blocks(Co, OH, V, pt, H, R):
+    """(channels, rows) per pass of the width scheme: the fewest cycles by a simple
+    model (multiply-adds, loads, and the FMA latency that fewer than 8 independent
+    partial sums cannot hide), among blocks that divide the output and fit the
+    registers."""
+    best = None
+    for kb in (d for d in range(1, Co + 1) if Co % d == 0):
+        for rb in (d for d in range(1, OH + 1) if OH % d == 0):
+            acc = kb * rb * V
+            if acc + rb * V > MAX_ACCUMULATORS + 3:
+                continue
+            taps = (Co // kb) * _rows_read(pt, H, R, OH, rb)
+            cycles = taps * max(acc / 2, 4.0, (rb * V + kb) / 2)
+            if best is None or cycles < best[0]:
+                best = (cycles, kb, rb)
+    return best[1], best[2]
+
+
+def _correlate_width(N, Ci, Co, Hp, Wb, R, S, OH, OW, L, flip, bias, relu, pt, H):
+    """Width lanes: a block of KB channels x RB rows x V vectors per pass."""
+    starts = _starts(OW, L)
+    V = len(starts)
+    KB, RB = _width_blocks(Co, OH, V, pt, H, R)
+    src = _Src("xp, w, b, y")
+    src.fmas = (Co // KB) * _rows_read(pt, H, R, OH, RB) * S * Ci * KB * RB * V
+    acc = [(k, r, v) for k in range(KB) for r in range(RB) for v in range(V)]
+    src.parts_loop(N)
+    if OW < L:
+        src(f"tmp = np.empty({L}, y.dtype)")
+    src.block("for n in range(n0, n1):")
+    src(f"xb = n * {Ci * Hp * Wb}")
+    src(f"yb = n * {Co * OH * OW}")
+    src.block(f"for k0 in range(0, {Co}, {KB}):")
+    src.block(f"for oh0 in range(0, {OH}, {RB}):")
+    for k, r, v in acc:
+        src(f"a{k}_{r}_{v} = " + (f"vsplat(y, ld(b, k0 + {k}))" if bias else "vzero(y)"))
+    src.block(f"for ci in range({Ci}):")
+    src.block("for i in range({}, {}):".format(*_tap_rows(pt, H, R, "oh0", RB)))
+    src.block(f"for j in range({S}):")
+    for r in range(RB):
+        for v, st in enumerate(starts):
+            src(f"x{r}_{v} = vload(xp, xb + (ci * {Hp} + oh0 + {r} + i) * {Wb} + {st} + j)")
+    for k in range(KB):
+        src(f"w{k} = ld(w, {_weight_index(flip, f'k0 + {k}', 'ci', 'i', 'j', Co, Ci, R, S)})")
+    for k, r, v in acc:
+        src(f"a{k}_{r}_{v} = vfma(x{r}_{v}, w{k}, a{k}_{r}_{v})")
+    src.end(3)
+    for k, r, v in acc:
+        value = f"vrelu(a{k}_{r}_{v})" if relu else f"a{k}_{r}_{v}"
+        at = f"yb + ((k0 + {k}) * {OH} + oh0 + {r}) * {OW} + {starts[v]}"
+        if OW >= L:
+            src(f"vstore(y, {at}, {value})")
+        else:
+            src(f"vstore(tmp, 0, {value})")
+            src.block(f"for q in range({OW}):")
+            src(f"y[{at} + q] = tmp[q]")
+            src.end()
+    return src
+
+
+def _correlate_channels(N, Ci, Co, Hp, Wb, R, S, OH, OW, L, flip, bias, relu, pt, H):
+    """Channel lanes: L output channels x a block of OB output columns per pass."""
+    KV = -(-Co // L)
+    OB = _divisor_at_most(OW, MAX_ACCUMULATORS - 11)
+    src = _Src("xp, w, b, y")
+    src.fmas = KV * _rows_read(pt, H, R, OH, 1) * OW * Ci * S
+    src("wide()")
+    src(f"wt = np.zeros({KV * Ci * R * S * L}, y.dtype)")
+    src(f"bp = np.zeros({KV * L}, y.dtype)")
+    src.block(f"for co in range({Co}):")
+    if bias:
+        src("bp[co] = b[co]")
+    src.block(f"for ci in range({Ci}):")
+    src.block(f"for i in range({R}):")
+    src.block(f"for j in range({S}):")
+    at = f"((((co // {L}) * {Ci} + ci) * {R} + i) * {S} + j) * {L} + co % {L}"
+    src(f"wt[{at}] = w[{_weight_index(flip, 'co', 'ci', 'i', 'j', Co, Ci, R, S)}]")
+    src.end(4)
+    src.parts_loop(N)
+    src(f"tmp = np.empty({OB * L}, y.dtype)")
+    src.block("for n in range(n0, n1):")
+    src(f"xb = n * {Ci * Hp * Wb}")
+    src(f"yb = n * {Co * OH * OW}")
+    src.block(f"for kv in range({KV}):")
+    src.block(f"for oh in range({OH}):")
+    src.block(f"for ow0 in range(0, {OW}, {OB}):")
+    for o in range(OB):
+        src(f"a{o} = vload(bp, kv * {L})")
+    src.block(f"for ci in range({Ci}):")
+    src.block("for i in range({}, {}):".format(*_tap_rows(pt, H, R, "oh", 1)))
+    src(f"row = xb + (ci * {Hp} + oh + i) * {Wb} + ow0")
+    src.block(f"for j in range({S}):")
+    src(f"wv = vload(wt, ((kv * {Ci} + ci) * {R * S} + i * {S} + j) * {L})")
+    for o in range(OB):
+        src(f"a{o} = vfma(wv, ld(xp, row + j + {o}), a{o})")
+    src.end(3)
+    for o in range(OB):
+        value = f"vrelu(a{o})" if relu else f"a{o}"
+        src(f"vstore(tmp, {o * L}, {value})")
+    src.block(f"for q in range(min({L}, {Co} - kv * {L})):")
+    src(f"yq = yb + ((kv * {L} + q) * {OH} + oh) * {OW} + ow0")
+    src.block(f"for o in range({OB}):")
+    src(f"y[yq + o] = tmp[o * {L} + q]")
+    src.end(2)
+    return src
+
+
+# -- the weight gradient dw[co, ci, i, j] = sum_n,oh,ow xp[n, ci, oh+i, ow+j] g[n, co, oh, ow]
+def _wgrad_open(src, N, size):
+    """A weight gradient's partial sums: one row of ``dwp`` per part of the batch."""
+    src(f"dwp = np.empty(@P@ * {size}, dw.dtype)")
+    src.parts_loop(N)
+    src(f"pb = part * {size}")
+
+
+def _wgrad_close(src, size):
+    """``dw`` = the parts' partial sums, added in part order."""
+    src.depth = 1
+    src.block(f"for q in range({size}):")
+    src("s = dwp[q]")
+    src.block("for part in range(1, @P@):")
+    src(f"s += dwp[part * {size} + q]")
+    src.end()
+    src("dw[q] = s")
+    return src
+
+
+def _wgrad_width(N, Ci, Co, Hp, Wb, R, S, OH, OW, L):
+    starts = _starts(OW, L)
+    IB = _divisor_at_most(R, MAX_ACCUMULATORS // S)
+    src = _Src("xp, g, dw")
+    src.fmas = Co * Ci * OH * len(starts) * R * S
+    acc = [(i, j) for i in range(IB) for j in range(S)]
+    _wgrad_open(src, N, Co * Ci * R * S)
+    src.block(f"for co in range({Co}):")
+    src.block(f"for ci in range({Ci}):")
+    src.block(f"for i0 in range(0, {R}, {IB}):")
+    for i, j in acc:
+        src(f"a{i}_{j} = vzero(dw)")
+    src.block("for n in range(n0, n1):")
+    src.block(f"for oh in range({OH}):")
+    src(f"gb = ((n * {Co} + co) * {OH} + oh) * {OW}")
+    src(f"xb = ((n * {Ci} + ci) * {Hp} + oh + i0) * {Wb}")
+    for v, st in enumerate(starts):
+        covered = starts[v - 1] + L if v else 0
+        gv = f"vload(g, gb + {st})"
+        if covered > st:  # the overlapping last vector: count each column once
+            gv = f"vkeep_from({gv}, {covered - st})"
+        src(f"gv = {gv}")
+        for i, j in acc:
+            src(f"a{i}_{j} = vfma(gv, vload(xp, xb + {i * Wb + st + j}), a{i}_{j})")
+    src.end(2)
+    for i, j in acc:
+        src(f"dwp[pb + ((co * {Ci} + ci) * {R} + i0 + {i}) * {S} + {j}] = vhsum(a{i}_{j})")
+    return _wgrad_close(src, Co * Ci * R * S)
+
+
+def _wgrad_channels(N, Ci, Co, Hp, Wb, R, S, OH, OW, L):
+    KV = -(-Co // L)
+    IB = _divisor_at_most(R, MAX_ACCUMULATORS // S)
+    src = _Src("xp, g, dw")
+    src.fmas = KV * Ci * OH * OW * R * S
+    acc = [(i, j) for i in range(IB) for j in range(S)]
+    _wgrad_open(src, N, Co * Ci * R * S)
+    src(f"gt = np.zeros((n1 - n0) * {OH * OW * KV * L}, dw.dtype)")
+    src.block("for n in range(n0, n1):")
+    src.block(f"for co in range({Co}):")
+    src.block(f"for p in range({OH * OW}):")
+    src(f"gt[((n - n0) * {OH * OW} + p) * {KV * L} + co] = g[(n * {Co} + co) * {OH * OW} + p]")
+    src.end(3)
+    src(f"tmp = np.empty({L}, dw.dtype)")
+    src.block(f"for kv in range({KV}):")
+    src.block(f"for ci in range({Ci}):")
+    src.block(f"for i0 in range(0, {R}, {IB}):")
+    for i, j in acc:
+        src(f"a{i}_{j} = vzero(dw)")
+    src.block("for n in range(n0, n1):")
+    src.block(f"for oh in range({OH}):")
+    src(f"xb = ((n * {Ci} + ci) * {Hp} + oh + i0) * {Wb}")
+    src(f"gb = ((n - n0) * {OH * OW} + oh * {OW}) * {KV * L} + kv * {L}")
+    src.block(f"for ow in range({OW}):")
+    src(f"gv = vload(gt, gb + ow * {KV * L})")
+    for i, j in acc:
+        src(f"a{i}_{j} = vfma(gv, ld(xp, xb + ow + {i * Wb + j}), a{i}_{j})")
+    src.end(3)
+    for i, j in acc:
+        src(f"vstore(tmp, 0, a{i}_{j})")
+        src.block(f"for q in range(min({L}, {Co} - kv * {L})):")
+        src(f"dwp[pb + (((kv * {L} + q) * {Ci} + ci) * {R} + i0 + {i}) * {S} + {j}] = tmp[q]")
+        src.end()
+    return _wgrad_close(src, Co * Ci * R * S)
+
+
+# -- the callable kernels ---------------------------------------------------------------
+class _Padder:
+    """``x`` zero-padded to ``(N, C, Hp, Wb)`` (top/left by ``pads``), flat, in a buffer
+    of this thread's that is zeroed once and whose interior each call overwrites
+    (``x`` itself when there is no padding at all)."""
+
+    def __init__(self, x_shape, pads, Hp, Wb, dtype):
+        self.shape, self.pads, self.Hp, self.Wb = tuple(x_shape), pads, Hp, Wb
+        self.dtype, self.local = dtype, threading.local()
+        self.none = (Hp, Wb) == tuple(x_shape[2:])
+
+    def __call__(self, x):
+        if self.none:
+            return np.ascontiguousarray(x, self.dtype).reshape(-1)
+        xp = getattr(self.local, "xp", None)
+        if xp is None:
+            xp = self.local.xp = np.zeros(self.shape[:2] + (self.Hp, self.Wb), self.dtype)
+        (pt, _), (pl, _) = self.pads
+        H, W = self.shape[2:]
+        xp[:, :, pt:pt + H, pl:pl + W] = x
+        return xp.reshape(-1)
+
+
+def _parts(n, fmas):
+    return 2 if fmas * n >= PARALLEL_MIN_FMAS and n >= 2 else 1
+
+
+class Correlation:
+    """``y = correlate(pad(x), w') (+ b) (relu)``: a conv forward (``flip=False``, ``w``
+    of shape ``(Co, Ci, R, S)``) or a stride-1 transposed conv (``flip=True``, ``w`` of
+    shape ``(Ci, Co, R, S)`` as ``conv_transpose`` takes it, ``pads`` its full padding
+    ``R - 1 - p``). ``x (N, Ci, H, W)`` -> ``y (N, Co, OH, OW)``."""
+
+    def __init__(self, x_shape, w_shape, pads, dtype, flip=False, bias=False, relu=False):
+        N, Ci, H, W = x_shape
+        Co = w_shape[1] if flip else w_shape[0]
+        R, S = w_shape[2:]
+        (pt, pb), (pl, pr) = pads
+        Hp, Wp = H + pt + pb, W + pl + pr
+        OH, OW = Hp - R + 1, Wp - S + 1
+        L = LANES[np.dtype(dtype).name]
+        args = (N, Ci, Co, Hp, None, R, S, OH, OW, L, flip, bias, relu)
+        if _width_efficiency(OW, L) > _channel_efficiency(Co, L):
+            self.scheme, make = "width", _correlate_width
+            Wb = max(Wp, _starts(OW, L)[-1] + L + S - 1)
+        else:
+            self.scheme, make = "channels", _correlate_channels
+            Wb = Wp
+        args = args[:4] + (Wb,) + args[5:] + (pt, H)
+        src = make(*args)
+        self.parts = _parts(N, src.fmas)
+        self.source = src.text(self.parts)
+        self.kernel = kernel_for(self.source)
+        self.pad = _Padder(x_shape, pads, Hp, Wb, dtype)
+        self.out_shape = (N, Co, OH, OW)
+        self.dtype = np.dtype(dtype)
+
+    def __call__(self, x, w, b=None):
+        xp = self.pad(x)
+        wf = np.ascontiguousarray(w, self.dtype).reshape(-1)
+        bf = wf if b is None else np.ascontiguousarray(b, self.dtype).reshape(-1)
+        y = np.empty(self.out_shape, self.dtype)
+        self.kernel(xp, wf, bf, y.reshape(-1))
+        return y
+
+
+class WeightGrad:
+    """``dw (Co, Ci, R, S)`` of a stride-1 conv from ``x (N, Ci, H, W)`` and the output
+    gradient ``g (N, Co, OH, OW)``."""
+
+    def __init__(self, x_shape, g_shape, kernel_size, pads, dtype):
+        N, Ci, H, W = x_shape
+        Co, OH, OW = g_shape[1:]
+        R, S = kernel_size
+        (pt, pb), (pl, pr) = pads
+        Hp, Wp = H + pt + pb, W + pl + pr
+        L = LANES[np.dtype(dtype).name]
+        if OW >= L and _width_efficiency(OW, L) > _channel_efficiency(Co, L):
+            self.scheme, make = "width", _wgrad_width
+        else:
+            self.scheme, make = "channels", _wgrad_channels
+        src = make(N, Ci, Co, Hp, Wp, R, S, OH, OW, L)
+        self.parts = _parts(N, src.fmas)
+        self.source = src.text(self.parts)
+        self.kernel = kernel_for(self.source)
+        self.pad = _Padder(x_shape, pads, Hp, Wp, dtype)
+        self.out_shape = (Co, Ci, R, S)
+        self.dtype = np.dtype(dtype)
+
+    def __call__(self, x, g):
+        xp = self.pad(x)
+        gf = np.ascontiguousarray(g, self.dtype).reshape(-1)
+        dw = np.empty(self.out_shape, self.dtype)
+        self.kernel(xp, gf, dw.reshape(-1))
+        return dw

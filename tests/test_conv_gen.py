@@ -1,0 +1,160 @@
+"""The shape-specialized kernels ``ac.compile`` generates for stride-1 2-D convolutions
+(kernels/conv_gen.py, on the vector values of kernels/vec.py): equal to the NumPy
+reference for the forward (with the bias and ReLU epilogue), the input gradient and the
+weight gradient, in both lane schemes, float32 and float64, on drawn geometries; results
+that do not depend on the thread count (bitwise); the geometries they refuse; and a
+compiled model that uses them and still equals eager."""
+
+import numba
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import autograd_cnn as ac
+from autograd_cnn import nn
+from autograd_cnn.kernels import conv_gen as G
+from autograd_cnn.kernels import conv_reference as R
+from autograd_cnn.kernels import vec
+
+S1 = (1, 1)
+
+
+def rnd(shape, seed, dtype=np.float64):
+    return np.random.default_rng(seed).standard_normal(shape).astype(dtype)
+
+
+def tol(dtype, scale):
+    if dtype == np.float32:
+        return dict(rtol=2e-5, atol=2e-5 * scale)
+    return dict(rtol=1e-12, atol=1e-12 * scale)
+
+
+def check_all(xs, ws, pads, dtype, seed=0):
+    """Forward (+bias, ReLU), input gradient and weight gradient against the reference."""
+    x, w, b = rnd(xs, seed), rnd(ws, seed + 1), rnd(ws[:1], seed + 2)
+    ref = R.conv_forward_ref(x, w, S1, pads, S1, 1)
+    g = rnd(ref.shape, seed + 3)
+    xd, wd, bd, gd = (a.astype(dtype) for a in (x, w, b, g))
+    scale = np.sqrt(ws[1] * ws[2] * ws[3])
+    fwd = G.Correlation(xs, ws, pads, dtype, bias=True, relu=True)
+    y = fwd(xd, wd, bd)
+    assert y.dtype == dtype and y.shape == ref.shape
+    np.testing.assert_allclose(y, np.maximum(ref + b[None, :, None, None], 0),
+                               **tol(dtype, scale))
+    plain = G.Correlation(xs, ws, pads, dtype)
+    np.testing.assert_allclose(plain(xd, wd), ref, **tol(dtype, scale))
+    (pt, pb), (pl, pr) = pads
+    R_, S_ = ws[2:]
+    full = ((R_ - 1 - pt, R_ - 1 - pb), (S_ - 1 - pl, S_ - 1 - pr))
+    back = G.Correlation(ref.shape, ws, full, dtype, flip=True)
+    dx = back(gd, wd)
+    assert dx.shape == xs
+    np.testing.assert_allclose(dx, R.conv_transpose_ref(g, w, S1, pads, S1, 1, (0, 0)),
+                               **tol(dtype, np.sqrt(ws[0] * R_ * S_)))
+    wg = G.WeightGrad(xs, ref.shape, ws[2:], pads, dtype)
+    dw = wg(xd, gd)
+    assert dw.shape == ws and dw.dtype == dtype
+    np.testing.assert_allclose(dw, R.conv_weight_grad_ref(x, g, S1, pads, S1, 1, ws[2:]),
+                               **tol(dtype, np.sqrt(xs[0] * ref.shape[2] * ref.shape[3])))
+    return fwd, back, wg
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_lenet_geometries_and_their_schemes(dtype):
+    fwd, back, wg = check_all((3, 1, 28, 28), (6, 1, 5, 5), ((2, 2), (2, 2)), dtype)
+    assert (fwd.scheme, back.scheme, wg.scheme) == ("width", "width", "width")
+    fwd, back, wg = check_all((3, 6, 14, 14), (16, 6, 5, 5), ((0, 0), (0, 0)), dtype)
+    assert (fwd.scheme, wg.scheme) == ("channels", "channels")
+
+
+def test_channel_counts_beyond_one_vector_and_narrow_rows():
+    # 20 output channels: a full vector and a partial one; rows narrower than the lanes
+    check_all((2, 3, 7, 5), (20, 3, 3, 2), ((1, 1), (0, 1)), np.float32)
+    check_all((2, 2, 5, 19), (3, 2, 2, 4), ((1, 0), (3, 2)), np.float64)
+
+
+@st.composite
+def geometries(draw):
+    R_, S_ = draw(st.integers(1, 4)), draw(st.integers(1, 4))
+    H, W = draw(st.integers(R_, 12)), draw(st.integers(S_, 21))
+    pads = tuple((draw(st.integers(0, k - 1)), draw(st.integers(0, k - 1))) for k in (R_, S_))
+    return ((draw(st.integers(1, 3)), draw(st.integers(1, 3)), H, W),
+            (draw(st.integers(1, 18)), 0, R_, S_), pads,
+            draw(st.sampled_from([np.float32, np.float64])))
+
+
+@settings(max_examples=max(4, settings().max_examples // 10))
+@given(geometries())
+def test_drawn_geometries_equal_the_reference(geometry):
+    xs, ws, pads, dtype = geometry
+    check_all(xs, (ws[0], xs[1]) + ws[2:], pads, dtype)
+
+
+def test_results_do_not_depend_on_the_thread_count(monkeypatch):
+    monkeypatch.setattr(G, "PARALLEL_MIN_FMAS", 1)  # two parts even for a small batch
+    xs, ws, pads = (4, 3, 9, 20), (5, 3, 3, 3), ((1, 1), (1, 1))
+    x, w, g = rnd(xs, 0, np.float32), rnd(ws, 1, np.float32), rnd((4, 5, 9, 20), 2, np.float32)
+    fwd, wg = G.Correlation(xs, ws, pads, np.float32), G.WeightGrad(xs, g.shape, (3, 3),
+                                                                     pads, np.float32)
+    assert fwd.parts == wg.parts == 2
+    results = []
+    for n in (1, numba.config.NUMBA_NUM_THREADS):
+        numba.set_num_threads(n)
+        try:
+            results.append((fwd(x, w), wg(x, g)))
+        finally:
+            numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
+    for a, b in zip(*results):
+        assert np.array_equal(a, b)
+
+
+@pytest.mark.parametrize("stride, dilation, groups, dtype", [
+    ((2, 2), S1, 1, np.float32), (S1, (2, 1), 1, np.float32), (S1, S1, 2, np.float32),
+    (S1, S1, 1, np.float16)])
+def test_geometries_left_to_the_generic_kernels(stride, dilation, groups, dtype):
+    assert not G.applies((2, 4, 8, 8), (4, 4 // groups, 3, 3), stride, ((1, 1), (1, 1)),
+                         dilation, groups, dtype)
+    assert not G.applies((2, 4, 8, 8), (4, 4, 3, 3), S1, ((3, 0), (0, 0)), S1, 1, "float32")
+    assert G.applies((2, 4, 8, 8), (4, 4, 3, 3), S1, ((2, 0), (0, 1)), S1, 1, "float32")
+
+
+def test_vector_lane_helpers():
+    @numba.njit
+    def lanes(a, out):
+        vec.wide()
+        v = vec.vload(a, 0)
+        vec.vstore(out, 0, vec.vkeep_from(v, 3))
+        vec.vstore(out, 16, vec.vrelu(vec.vfma(v, 2.0, vec.vsplat(a, -1.0))))
+        return vec.vhsum(v), vec.ld(a, 15)
+
+    a = np.arange(16, dtype=np.float32) - 4
+    out = np.zeros(32, np.float32)
+    total, last = lanes(a, out)
+    assert total == a.sum() and last == 11
+    np.testing.assert_array_equal(out[:16], np.where(np.arange(16) >= 3, a, 0))
+    np.testing.assert_array_equal(out[16:], np.maximum(2 * a - 1, 0))
+
+
+def test_a_compiled_model_uses_them_and_equals_eager():
+    ac.manual_seed(0)
+    model = nn.Sequential(nn.Conv2d(1, 6, 5, padding=2), nn.ReLU(), nn.Conv2d(6, 16, 3),
+                          nn.ReLU(), nn.Conv2d(16, 4, 3, stride=2))
+    x = ac.tensor(rnd((3, 1, 12, 12), 0, np.float32))
+
+    def loss():
+        return (model(x) ** 2).sum()
+
+    eager = loss()
+    eager.backward()
+    grads = [p.grad.numpy().copy() for p in model.parameters()]
+    model.zero_grad()
+    f = ac.compile(loss)
+    out = f()
+    out.backward()
+    np.testing.assert_allclose(out.item(), eager.item(), rtol=1e-5)
+    for p, g in zip(model.parameters(), grads):
+        np.testing.assert_allclose(p.grad.numpy(), g, rtol=1e-4, atol=1e-5)
+    algorithms = [alg for prog in f.programs for _, alg in prog.algorithms]
+    assert sum(a.startswith("generated") for a in algorithms) == 5  # 2 convs x 2 + 1 wgrad
+    assert any(not a.startswith("generated") for a in algorithms)  # the stride-2 conv
