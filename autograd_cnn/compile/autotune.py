@@ -36,6 +36,9 @@ from ..kernels import conv_dispatch as K
 from .codegen import cache_dir
 
 BUDGET_S = 0.6
+#: The name of the shape-specialized kernel (:mod:`..kernels.conv_gen`) among the
+#: measured candidates.
+GENERATED = "generated"
 MAX_RUN_S = 0.05
 _LOCK = threading.Lock()
 _CHOICES: dict[str, str] | None = None
@@ -50,7 +53,8 @@ def _load() -> dict:
     if _CHOICES is None:
         try:
             with open(_path()) as f:
-                _CHOICES = {k: v for k, v in json.load(f).items() if v in K.ALGORITHMS}
+                _CHOICES = {k: v for k, v in json.load(f).items()
+                            if v in K.ALGORITHMS or v == GENERATED}
         except (OSError, ValueError, AttributeError):
             _CHOICES = {}
     return _CHOICES
@@ -90,6 +94,12 @@ def _runner(node, params, alg):
     return lambda: fn(*arrays, **p)
 
 
+def _generated_runner(node, kernel):
+    rng = np.random.default_rng(0)
+    arrays = [rng.standard_normal(tuple(v.shape)).astype(v.dtype) for v in node.inputs]
+    return lambda: kernel(*arrays)
+
+
 class Tuner:
     """Measures conv-family nodes within one compile's time budget."""
 
@@ -98,8 +108,9 @@ class Tuner:
         self.spent = 0.0
         self.measured = 0
 
-    def choose(self, node, params: dict) -> dict:
-        """``params`` with the algorithm measured (or remembered) for ``node``."""
+    def choose(self, node, params: dict, generated=None) -> dict:
+        """``params`` with the algorithm measured (or remembered) for ``node``;
+        ``generated``, a kernel of the node's shapes, competes as ``"generated"``."""
         if not self.enabled or node.inputs[0].dtype.kind != "f":
             return params
         with _LOCK:
@@ -113,9 +124,12 @@ class Tuner:
             cands = _candidates(node, params)
             if params["algorithm"] not in cands:
                 cands.append(params["algorithm"])  # the rule's choice (fft) competes too
+            if generated is not None:
+                cands.append(GENERATED)
             for alg in cands:
                 try:
-                    run = _runner(node, params, alg)
+                    run = (_runner(node, params, alg) if alg != GENERATED
+                           else _generated_runner(node, generated))
                     run()  # warm-up (and the first use of a kernel)
                     ts = []
                     for _ in range(3):

@@ -23,6 +23,7 @@ from ..kernels import threads as _threads
 from ..primitive import REGISTRY
 from . import codegen
 from .fusion import FusionGroup, finish
+from .autotune import GENERATED
 from .memory import Lifetimes, assign_offsets, nbytes
 
 #: Ops whose result is always a new array (never a view of an operand).
@@ -380,12 +381,14 @@ class Program:
         params = it.params
         if it.op in ("conv", "conv_transpose", "conv_weight_grad"):
             kernel = generated_conv(it)
-            if kernel is not None:
-                self.algorithms.append((it, f"generated ({kernel.scheme} lanes)"))
-                return _impl_step(kernel, ins, outs, {})
             params = choose_conv_algorithm(it)
-            if self.tuner is not None:
-                params = self.tuner.choose(it, params)
+            if self.tuner is not None and self.tuner.enabled:
+                params = self.tuner.choose(it, params, kernel)
+            elif kernel is not None:
+                params = dict(params, algorithm=GENERATED)
+            if params["algorithm"] == GENERATED:
+                self.algorithms.append((it, GENERATED))
+                return _impl_step(kernel, ins, outs, {})
             self.algorithms.append((it, params["algorithm"]))
         return _impl_step(REGISTRY[it.op].impl, ins, outs, params)
 

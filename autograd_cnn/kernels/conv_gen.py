@@ -53,10 +53,11 @@ MAX_ACCUMULATORS = 25
 PARALLEL_MIN_FMAS = 4_000_000
 
 _HEADER = (f"# autograd_cnn generated convolution (conv_gen v{VERSION})\n"
-           "import numpy as np\nfrom numba import njit, prange\n"
-           "from autograd_cnn.kernels.vec import ld, vfma, vhsum, vkeep_from, vload, vrelu,"
-           " vsplat, vstore, vzero, wide\n\n\n"
-           "@njit(cache=True, nogil=True, boundscheck=False, parallel=@PARALLEL@)\n")
+           "import numpy as np\nfrom numba import njit, prange\n\n"
+           "from autograd_cnn.kernels.vec import wide\n"
+           "from autograd_cnn.kernels.vec_blocks import fma_block, hsum_store, init_block,"
+           " lanes_store, store_block\n\n")
+_DECORATOR = "\n\n@njit(cache=True, nogil=True, boundscheck=False, parallel=@PARALLEL@)\n"
 
 
 def applies(x_shape, w_shape, stride, padding, dilation, groups, dtype) -> bool:
@@ -98,9 +99,16 @@ class _Src:
     (known once the generator has counted the work)."""
 
     def __init__(self, signature):
+        self.decls = []  # module-level: the block intrinsics the kernel calls
         self.lines = [f"def kernel({signature}):"]
         self.depth = 1
         self.fmas = 0  # vector multiply-adds per sample
+
+    def declare(self, factory, *args):
+        """A module-level name for the block intrinsic ``factory(*args)``."""
+        name = f"B{len(self.decls)}"
+        self.decls.append(f"{name} = {factory}{args!r}")
+        return name
 
     def parts_loop(self, N):
         """Open the loop over the batch's parts, each with its samples ``[n0, n1)``."""
@@ -120,7 +128,7 @@ class _Src:
         self.depth -= n
 
     def text(self, parts):
-        src = _HEADER + "\n".join(self.lines) + "\n"
+        src = _HEADER + "\n".join(self.decls) + _DECORATOR + "\n".join(self.lines) + "\n"
         return src.replace("@PARALLEL@", str(parts > 1)).replace("@P@", str(parts))
 
 
@@ -170,38 +178,54 @@ def _correlate_width(N, Ci, Co, Hp, Wb, R, S, OH, OW, L, flip, bias, relu, pt, H
     src = _Src("xp, w, b, y")
     src.fmas = (Co // KB) * _rows_read(pt, H, R, OH, RB) * S * Ci * KB * RB * V
     acc = [(k, r, v) for k in range(KB) for r in range(RB) for v in range(V)]
+    n = len(acc)
+    w_step = R * S if flip else Ci * R * S  # from w'[co] to w'[co + 1]
+    terms = tuple((m, r * Wb + starts[v], "v", 0, k * w_step, "s")
+                  for m, (k, r, v) in enumerate(acc))
+    tap = src.declare("fma_block", n, terms)
+    init = src.declare("init_block", n, "splat" if bias else "zero",
+                       tuple(k for k, _, _ in acc))
+    store = src.declare("store_block", n, tuple((k * OH + r) * OW + starts[v]
+                                                for k, r, v in acc), relu, min(OW, L))
+    if flip:
+        w_base = f"(ci * {Co} + k0) * {R * S} + ({R - 1} - i) * {S} + {S - 1} - j"
+    else:
+        w_base = f"(k0 * {Ci} + ci) * {R * S} + i * {S} + j"
     src.parts_loop(N)
-    if OW < L:
-        src(f"tmp = np.empty({L}, y.dtype)")
     src.block("for n in range(n0, n1):")
     src(f"xb = n * {Ci * Hp * Wb}")
     src(f"yb = n * {Co * OH * OW}")
     src.block(f"for k0 in range(0, {Co}, {KB}):")
     src.block(f"for oh0 in range(0, {OH}, {RB}):")
-    for k, r, v in acc:
-        src(f"a{k}_{r}_{v} = " + (f"vsplat(y, ld(b, k0 + {k}))" if bias else "vzero(y)"))
+    src(f"acc = {init}(b, k0)")
     src.block(f"for ci in range({Ci}):")
     src.block("for i in range({}, {}):".format(*_tap_rows(pt, H, R, "oh0", RB)))
     src.block(f"for j in range({S}):")
-    for r in range(RB):
-        for v, st in enumerate(starts):
-            src(f"x{r}_{v} = vload(xp, xb + (ci * {Hp} + oh0 + {r} + i) * {Wb} + {st} + j)")
-    for k in range(KB):
-        src(f"w{k} = ld(w, {_weight_index(flip, f'k0 + {k}', 'ci', 'i', 'j', Co, Ci, R, S)})")
-    for k, r, v in acc:
-        src(f"a{k}_{r}_{v} = vfma(x{r}_{v}, w{k}, a{k}_{r}_{v})")
+    src(f"acc = {tap}(acc, xp, xb + (ci * {Hp} + oh0 + i) * {Wb} + j, w, {w_base})")
     src.end(3)
-    for k, r, v in acc:
-        value = f"vrelu(a{k}_{r}_{v})" if relu else f"a{k}_{r}_{v}"
-        at = f"yb + ((k0 + {k}) * {OH} + oh0 + {r}) * {OW} + {starts[v]}"
-        if OW >= L:
-            src(f"vstore(y, {at}, {value})")
-        else:
-            src(f"vstore(tmp, 0, {value})")
-            src.block(f"for q in range({OW}):")
-            src(f"y[{at} + q] = tmp[q]")
-            src.end()
+    src(f"{store}(acc, y, yb + (k0 * {OH} + oh0) * {OW})")
     return src
+
+
+def _lane_stores(src, n, offsets, lane_stride, Co, L, **kw):
+    """Store calls for channel-lane sums: all lanes, and (if ``Co`` is not a multiple
+    of the lanes) the last vector's first ``Co % L``. Returns (full, partial or None)."""
+    full = src.declare("lanes_store", n, offsets, lane_stride, L, *kw.values())
+    part = src.declare("lanes_store", n, offsets, lane_stride, Co % L,
+                       *kw.values()) if Co % L else None
+    return full, part
+
+
+def _store_lanes(src, full, part, KV, args):
+    if part is None:
+        src(f"{full}({args})")
+        return
+    src.block(f"if kv < {KV - 1}:")
+    src(f"{full}({args})")
+    src.end()
+    src.block("else:")
+    src(f"{part}({args})")
+    src.end()
 
 
 def _correlate_channels(N, Ci, Co, Hp, Wb, R, S, OH, OW, L, flip, bias, relu, pt, H):
@@ -210,6 +234,9 @@ def _correlate_channels(N, Ci, Co, Hp, Wb, R, S, OH, OW, L, flip, bias, relu, pt
     OB = _divisor_at_most(OW, MAX_ACCUMULATORS - 11)
     src = _Src("xp, w, b, y")
     src.fmas = KV * _rows_read(pt, H, R, OH, 1) * OW * Ci * S
+    tap = src.declare("fma_block", OB, tuple((o, 0, "v", 0, o, "s") for o in range(OB)))
+    init = src.declare("init_block", OB, "vector", None)
+    full, part = _lane_stores(src, OB, tuple(range(OB)), OH * OW, Co, L, relu=relu)
     src("wide()")
     src(f"wt = np.zeros({KV * Ci * R * S * L}, y.dtype)")
     src(f"bp = np.zeros({KV * L}, y.dtype)")
@@ -223,31 +250,20 @@ def _correlate_channels(N, Ci, Co, Hp, Wb, R, S, OH, OW, L, flip, bias, relu, pt
     src(f"wt[{at}] = w[{_weight_index(flip, 'co', 'ci', 'i', 'j', Co, Ci, R, S)}]")
     src.end(4)
     src.parts_loop(N)
-    src(f"tmp = np.empty({OB * L}, y.dtype)")
     src.block("for n in range(n0, n1):")
     src(f"xb = n * {Ci * Hp * Wb}")
     src(f"yb = n * {Co * OH * OW}")
     src.block(f"for kv in range({KV}):")
     src.block(f"for oh in range({OH}):")
     src.block(f"for ow0 in range(0, {OW}, {OB}):")
-    for o in range(OB):
-        src(f"a{o} = vload(bp, kv * {L})")
+    src(f"acc = {init}(bp, kv * {L})")
     src.block(f"for ci in range({Ci}):")
     src.block("for i in range({}, {}):".format(*_tap_rows(pt, H, R, "oh", 1)))
     src(f"row = xb + (ci * {Hp} + oh + i) * {Wb} + ow0")
     src.block(f"for j in range({S}):")
-    src(f"wv = vload(wt, ((kv * {Ci} + ci) * {R * S} + i * {S} + j) * {L})")
-    for o in range(OB):
-        src(f"a{o} = vfma(wv, ld(xp, row + j + {o}), a{o})")
+    src(f"acc = {tap}(acc, wt, ((kv * {Ci} + ci) * {R * S} + i * {S} + j) * {L}, xp, row + j)")
     src.end(3)
-    for o in range(OB):
-        value = f"vrelu(a{o})" if relu else f"a{o}"
-        src(f"vstore(tmp, {o * L}, {value})")
-    src.block(f"for q in range(min({L}, {Co} - kv * {L})):")
-    src(f"yq = yb + ((kv * {L} + q) * {OH} + oh) * {OW} + ow0")
-    src.block(f"for o in range({OB}):")
-    src(f"y[yq + o] = tmp[o * {L} + q]")
-    src.end(2)
+    _store_lanes(src, full, part, KV, f"acc, y, yb + (kv * {L * OH} + oh) * {OW} + ow0")
     return src
 
 
@@ -276,28 +292,27 @@ def _wgrad_width(N, Ci, Co, Hp, Wb, R, S, OH, OW, L):
     IB = _divisor_at_most(R, MAX_ACCUMULATORS // S)
     src = _Src("xp, g, dw")
     src.fmas = Co * Ci * OH * len(starts) * R * S
-    acc = [(i, j) for i in range(IB) for j in range(S)]
+    n = IB * S
+    terms = []
+    for v, st in enumerate(starts):
+        covered = starts[v - 1] + L if v else 0
+        keep = covered - st if covered > st else 0  # the overlapping last vector
+        terms += [(i * S + j, st, "v", keep, i * Wb + st + j, "v")
+                  for i in range(IB) for j in range(S)]
+    tap = src.declare("fma_block", n, tuple(terms))
+    init = src.declare("init_block", n, "zero", None)
+    store = src.declare("hsum_store", n, tuple(range(n)))
     _wgrad_open(src, N, Co * Ci * R * S)
     src.block(f"for co in range({Co}):")
     src.block(f"for ci in range({Ci}):")
     src.block(f"for i0 in range(0, {R}, {IB}):")
-    for i, j in acc:
-        src(f"a{i}_{j} = vzero(dw)")
+    src(f"acc = {init}(dw, 0)")
     src.block("for n in range(n0, n1):")
     src.block(f"for oh in range({OH}):")
-    src(f"gb = ((n * {Co} + co) * {OH} + oh) * {OW}")
-    src(f"xb = ((n * {Ci} + ci) * {Hp} + oh + i0) * {Wb}")
-    for v, st in enumerate(starts):
-        covered = starts[v - 1] + L if v else 0
-        gv = f"vload(g, gb + {st})"
-        if covered > st:  # the overlapping last vector: count each column once
-            gv = f"vkeep_from({gv}, {covered - st})"
-        src(f"gv = {gv}")
-        for i, j in acc:
-            src(f"a{i}_{j} = vfma(gv, vload(xp, xb + {i * Wb + st + j}), a{i}_{j})")
+    src(f"acc = {tap}(acc, g, ((n * {Co} + co) * {OH} + oh) * {OW}, "
+        f"xp, ((n * {Ci} + ci) * {Hp} + oh + i0) * {Wb})")
     src.end(2)
-    for i, j in acc:
-        src(f"dwp[pb + ((co * {Ci} + ci) * {R} + i0 + {i}) * {S} + {j}] = vhsum(a{i}_{j})")
+    src(f"{store}(acc, dwp, pb + ((co * {Ci} + ci) * {R} + i0) * {S})")
     return _wgrad_close(src, Co * Ci * R * S)
 
 
@@ -306,7 +321,11 @@ def _wgrad_channels(N, Ci, Co, Hp, Wb, R, S, OH, OW, L):
     IB = _divisor_at_most(R, MAX_ACCUMULATORS // S)
     src = _Src("xp, g, dw")
     src.fmas = KV * Ci * OH * OW * R * S
-    acc = [(i, j) for i in range(IB) for j in range(S)]
+    n = IB * S
+    tap = src.declare("fma_block", n, tuple((i * S + j, 0, "v", 0, i * Wb + j, "s")
+                                            for i in range(IB) for j in range(S)))
+    init = src.declare("init_block", n, "zero", None)
+    full, part = _lane_stores(src, n, tuple(range(n)), Ci * R * S, Co, L)
     _wgrad_open(src, N, Co * Ci * R * S)
     src(f"gt = np.zeros((n1 - n0) * {OH * OW * KV * L}, dw.dtype)")
     src.block("for n in range(n0, n1):")
@@ -314,26 +333,18 @@ def _wgrad_channels(N, Ci, Co, Hp, Wb, R, S, OH, OW, L):
     src.block(f"for p in range({OH * OW}):")
     src(f"gt[((n - n0) * {OH * OW} + p) * {KV * L} + co] = g[(n * {Co} + co) * {OH * OW} + p]")
     src.end(3)
-    src(f"tmp = np.empty({L}, dw.dtype)")
     src.block(f"for kv in range({KV}):")
     src.block(f"for ci in range({Ci}):")
     src.block(f"for i0 in range(0, {R}, {IB}):")
-    for i, j in acc:
-        src(f"a{i}_{j} = vzero(dw)")
+    src(f"acc = {init}(dw, 0)")
     src.block("for n in range(n0, n1):")
     src.block(f"for oh in range({OH}):")
     src(f"xb = ((n * {Ci} + ci) * {Hp} + oh + i0) * {Wb}")
     src(f"gb = ((n - n0) * {OH * OW} + oh * {OW}) * {KV * L} + kv * {L}")
     src.block(f"for ow in range({OW}):")
-    src(f"gv = vload(gt, gb + ow * {KV * L})")
-    for i, j in acc:
-        src(f"a{i}_{j} = vfma(gv, ld(xp, xb + ow + {i * Wb + j}), a{i}_{j})")
+    src(f"acc = {tap}(acc, gt, gb + ow * {KV * L}, xp, xb + ow)")
     src.end(3)
-    for i, j in acc:
-        src(f"vstore(tmp, 0, a{i}_{j})")
-        src.block(f"for q in range(min({L}, {Co} - kv * {L})):")
-        src(f"dwp[pb + (((kv * {L} + q) * {Ci} + ci) * {R} + i0 + {i}) * {S} + {j}] = tmp[q]")
-        src.end()
+    _store_lanes(src, full, part, KV, f"acc, dwp, pb + ((kv * {L * Ci} + ci) * {R} + i0) * {S}")
     return _wgrad_close(src, Co * Ci * R * S)
 
 
