@@ -136,7 +136,8 @@ def test_vector_lane_helpers():
     np.testing.assert_array_equal(out[16:], np.maximum(2 * a - 1, 0))
 
 
-def test_a_compiled_model_uses_them_and_equals_eager():
+def test_a_compiled_model_uses_them_and_equals_eager(monkeypatch):
+    monkeypatch.setattr(G, "MIN_FMAS", 0)  # even for these small convs
     ac.manual_seed(0)
     model = nn.Sequential(nn.Conv2d(1, 6, 5, padding=2), nn.ReLU(), nn.Conv2d(6, 16, 3),
                           nn.ReLU(), nn.Conv2d(16, 4, 3, stride=2))
@@ -158,3 +159,14 @@ def test_a_compiled_model_uses_them_and_equals_eager():
     algorithms = [alg for prog in f.programs for _, alg in prog.algorithms]
     assert algorithms.count("generated") == 5  # conv1: forward, weight grad; conv2: three
     assert len(algorithms) == 8  # the stride-2 conv's three keep the generic kernels
+
+
+def test_convs_too_small_to_pay_for_a_compile_keep_the_generic_kernels():
+    model = nn.Sequential(nn.Conv2d(2, 3, 3), nn.ReLU())
+    x = ac.tensor(rnd((2, 2, 6, 6), 0, np.float32))
+    f = ac.compile(lambda: model(x).sum())
+    f().backward()
+    algorithms = [alg for prog in f.programs for _, alg in prog.algorithms]
+    assert len(algorithms) == 2 and "generated" not in algorithms
+    big = G.Correlation((64, 6, 14, 14), (16, 6, 5, 5), ((0, 0), (0, 0)), np.float32)
+    assert big.fmas == 64 * 10 * 10 * 6 * 5 * 5 >= G.MIN_FMAS  # one vector: 16 channels

@@ -22,8 +22,8 @@ from ..kernels import conv_gen
 from ..kernels import threads as _threads
 from ..primitive import REGISTRY
 from . import codegen
-from .fusion import FusionGroup, finish
 from .autotune import GENERATED
+from .fusion import FusionGroup, finish
 from .memory import Lifetimes, assign_offsets, nbytes
 
 #: Ops whose result is always a new array (never a view of an operand).
@@ -61,7 +61,8 @@ def choose_conv_algorithm(node) -> dict:
 
 def generated_conv(node):
     """A shape-specialized kernel (:mod:`..kernels.conv_gen`) for a conv-family node
-    whose algorithm is left to the library, or None where none applies."""
+    whose algorithm is left to the library, or None where none applies (or the conv is
+    too small for its compile time to pay)."""
     p = node.params
     if p.get("algorithm", "auto") != "auto" or not conv_gen.ENABLED:
         return None
@@ -81,14 +82,17 @@ def generated_conv(node):
                             p["groups"], dtype):
         return None
     if node.op == "conv":
-        return conv_gen.Correlation(a, b, p["padding"], dtype)
-    if node.op == "conv_weight_grad":
-        return conv_gen.WeightGrad(a, b, p["kernel_size"], p["padding"], dtype)
-    (pt, pb), (pl, pr) = p["padding"]
-    R, S = b[2:]
-    full = ((R - 1 - pt, R - 1 - pb), (S - 1 - pl, S - 1 - pr))
-    kernel = conv_gen.Correlation(a, b, full, dtype, flip=True)
-    return kernel if kernel.out_shape == tuple(shape) else None
+        kernel = conv_gen.Correlation(a, b, p["padding"], dtype)
+    elif node.op == "conv_weight_grad":
+        kernel = conv_gen.WeightGrad(a, b, p["kernel_size"], p["padding"], dtype)
+    else:
+        (pt, pb), (pl, pr) = p["padding"]
+        R, S = b[2:]
+        full = ((R - 1 - pt, R - 1 - pb), (S - 1 - pl, S - 1 - pr))
+        kernel = conv_gen.Correlation(a, b, full, dtype, flip=True)
+        if kernel.out_shape != tuple(shape):
+            return None
+    return kernel if kernel.fmas >= conv_gen.MIN_FMAS else None
 
 
 def _impl_step(impl, ins, outs, params):

@@ -40,6 +40,11 @@ from .vec import LANES
 #: Whether ``ac.compile`` uses these kernels (``AUTOGRAD_CNN_GENERATED_CONV=0``: never).
 ENABLED = os.environ.get("AUTOGRAD_CNN_GENERATED_CONV", "1") != "0"
 
+#: ``ac.compile`` generates a kernel for a conv of at least this many vector
+#: multiply-adds per call (~20 us of work): below it the generic kernels cost little
+#: more, and a compile spends 0.3-0.9 s on each generated kernel.
+MIN_FMAS = 100_000
+
 #: Bumped when the generated code or :mod:`.vec` changes (it is part of every source).
 VERSION = 1
 
@@ -375,7 +380,23 @@ def _parts(n, fmas):
     return 2 if fmas * n >= PARALLEL_MIN_FMAS and n >= 2 else 1
 
 
-class Correlation:
+class _Generated:
+    """A generated kernel's source and work; compiled on first use (:attr:`kernel`)."""
+
+    def _generated(self, src, N):
+        self.parts = _parts(N, src.fmas)
+        self.fmas = src.fmas * N  # vector multiply-adds per call
+        self.source = src.text(self.parts)
+        self._kernel = None
+
+    @property
+    def kernel(self):
+        if self._kernel is None:
+            self._kernel = kernel_for(self.source)
+        return self._kernel
+
+
+class Correlation(_Generated):
     """``y = correlate(pad(x), w') (+ b) (relu)``: a conv forward (``flip=False``, ``w``
     of shape ``(Co, Ci, R, S)``) or a stride-1 transposed conv (``flip=True``, ``w`` of
     shape ``(Ci, Co, R, S)`` as ``conv_transpose`` takes it, ``pads`` its full padding
@@ -397,10 +418,7 @@ class Correlation:
             self.scheme, make = "channels", _correlate_channels
             Wb = Wp
         args = args[:4] + (Wb,) + args[5:] + (pt, H)
-        src = make(*args)
-        self.parts = _parts(N, src.fmas)
-        self.source = src.text(self.parts)
-        self.kernel = kernel_for(self.source)
+        self._generated(make(*args), N)
         self.pad = _Padder(x_shape, pads, Hp, Wb, dtype)
         self.out_shape = (N, Co, OH, OW)
         self.dtype = np.dtype(dtype)
@@ -414,7 +432,7 @@ class Correlation:
         return y
 
 
-class WeightGrad:
+class WeightGrad(_Generated):
     """``dw (Co, Ci, R, S)`` of a stride-1 conv from ``x (N, Ci, H, W)`` and the output
     gradient ``g (N, Co, OH, OW)``."""
 
@@ -429,10 +447,7 @@ class WeightGrad:
             self.scheme, make = "width", _wgrad_width
         else:
             self.scheme, make = "channels", _wgrad_channels
-        src = make(N, Ci, Co, Hp, Wp, R, S, OH, OW, L)
-        self.parts = _parts(N, src.fmas)
-        self.source = src.text(self.parts)
-        self.kernel = kernel_for(self.source)
+        self._generated(make(N, Ci, Co, Hp, Wp, R, S, OH, OW, L), N)
         self.pad = _Padder(x_shape, pads, Hp, Wp, dtype)
         self.out_shape = (Co, Ci, R, S)
         self.dtype = np.dtype(dtype)
