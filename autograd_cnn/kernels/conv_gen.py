@@ -99,6 +99,16 @@ def _channel_efficiency(k, lanes):
     return k / (-(-k // lanes) * lanes)
 
 
+def _lanes_for(Co, OW, taps, L):
+    """``"width"`` or ``"channels"``: the cheaper per output element, counting vector
+    multiply-adds (``taps`` = Ci*R*S of them per output, over the lanes a scheme fills)
+    and, for channel lanes, one scalar store per output (transposing lanes to channel
+    planes; about two multiply-adds' time)."""
+    width = taps / (L * _width_efficiency(OW, L))
+    channels = taps / (L * _channel_efficiency(Co, L)) + 2
+    return "width" if width <= channels else "channels"
+
+
 class _Src:
     """Lines of a kernel's source; ``@P@`` stands for the number of parts of the batch
     (known once the generator has counted the work)."""
@@ -212,36 +222,41 @@ def _correlate_width(N, Ci, Co, Hp, Wb, R, S, OH, OW, L, flip, bias, relu, pt, H
     return src
 
 
-def _lane_stores(src, n, offsets, lane_stride, Co, L, **kw):
-    """Store calls for channel-lane sums: all lanes, and (if ``Co`` is not a multiple
-    of the lanes) the last vector's first ``Co % L``. Returns (full, partial or None)."""
-    full = src.declare("lanes_store", n, offsets, lane_stride, L, *kw.values())
-    part = src.declare("lanes_store", n, offsets, lane_stride, Co % L,
-                       *kw.values()) if Co % L else None
-    return full, part
+def _lane_stores(src, n, offsets, lane_stride, lanes, relu=False):
+    """A store of channel-lane sums, lane ``q`` of sum ``k`` (of ``lanes[k]``) at
+    ``offsets[k] + q * lane_stride``."""
+    return src.declare("lanes_store", n, offsets, lane_stride, lanes, relu)
 
 
-def _store_lanes(src, full, part, KV, args):
-    if part is None:
+def _store_lanes(src, full, last, is_last, args):
+    """``full`` everywhere but where ``is_last`` (the block holding a partial vector)."""
+    if last is None:
         src(f"{full}({args})")
         return
-    src.block(f"if kv < {KV - 1}:")
+    src.block(f"if not {is_last}:")
     src(f"{full}({args})")
     src.end()
     src.block("else:")
-    src(f"{part}({args})")
+    src(f"{last}({args})")
     src.end()
 
 
 def _correlate_channels(N, Ci, Co, Hp, Wb, R, S, OH, OW, L, flip, bias, relu, pt, H):
-    """Channel lanes: L output channels x a block of OB output columns per pass."""
+    """Channel lanes: KVB vectors of L output channels x OB output columns per pass."""
     KV = -(-Co // L)
     OB = _divisor_at_most(OW, MAX_ACCUMULATORS - 11)
+    KVB = _divisor_at_most(KV, max(1, 16 // OB))
     src = _Src("xp, w, b, y")
     src.fmas = KV * _rows_read(pt, H, R, OH, 1) * OW * Ci * S
-    tap = src.declare("fma_block", OB, tuple((o, 0, "v", 0, o, "s") for o in range(OB)))
-    init = src.declare("init_block", OB, "vector", None)
-    full, part = _lane_stores(src, OB, tuple(range(OB)), OH * OW, Co, L, relu=relu)
+    acc = [(kb, o) for kb in range(KVB) for o in range(OB)]
+    n = len(acc)
+    tap = src.declare("fma_block", n, tuple((m, kb * Ci * R * S * L, "v", 0, o, "s")
+                                            for m, (kb, o) in enumerate(acc)))
+    init = src.declare("init_block", n, "vector", tuple(kb * L for kb, _ in acc))
+    offsets = tuple(kb * L * OH * OW + o for kb, o in acc)
+    full = _lane_stores(src, n, offsets, OH * OW, (L,) * n, relu)
+    last = _lane_stores(src, n, offsets, OH * OW, tuple(
+        Co % L if kb == KVB - 1 else L for kb, _ in acc), relu) if Co % L else None
     src("wide()")
     src(f"wt = np.zeros({KV * Ci * R * S * L}, y.dtype)")
     src(f"bp = np.zeros({KV * L}, y.dtype)")
@@ -258,7 +273,7 @@ def _correlate_channels(N, Ci, Co, Hp, Wb, R, S, OH, OW, L, flip, bias, relu, pt
     src.block("for n in range(n0, n1):")
     src(f"xb = n * {Ci * Hp * Wb}")
     src(f"yb = n * {Co * OH * OW}")
-    src.block(f"for kv in range({KV}):")
+    src.block(f"for kv in range(0, {KV}, {KVB}):")
     src.block(f"for oh in range({OH}):")
     src.block(f"for ow0 in range(0, {OW}, {OB}):")
     src(f"acc = {init}(bp, kv * {L})")
@@ -268,7 +283,8 @@ def _correlate_channels(N, Ci, Co, Hp, Wb, R, S, OH, OW, L, flip, bias, relu, pt
     src.block(f"for j in range({S}):")
     src(f"acc = {tap}(acc, wt, ((kv * {Ci} + ci) * {R * S} + i * {S} + j) * {L}, xp, row + j)")
     src.end(3)
-    _store_lanes(src, full, part, KV, f"acc, y, yb + (kv * {L * OH} + oh) * {OW} + ow0")
+    _store_lanes(src, full, last, f"kv == {KV - KVB}",
+                 f"acc, y, yb + (kv * {L * OH} + oh) * {OW} + ow0")
     return src
 
 
@@ -330,7 +346,8 @@ def _wgrad_channels(N, Ci, Co, Hp, Wb, R, S, OH, OW, L):
     tap = src.declare("fma_block", n, tuple((i * S + j, 0, "v", 0, i * Wb + j, "s")
                                             for i in range(IB) for j in range(S)))
     init = src.declare("init_block", n, "zero", None)
-    full, part = _lane_stores(src, n, tuple(range(n)), Ci * R * S, Co, L)
+    full = _lane_stores(src, n, tuple(range(n)), Ci * R * S, (L,) * n)
+    last = _lane_stores(src, n, tuple(range(n)), Ci * R * S, (Co % L,) * n) if Co % L else None
     _wgrad_open(src, N, Co * Ci * R * S)
     src(f"gt = np.zeros((n1 - n0) * {OH * OW * KV * L}, dw.dtype)")
     src.block("for n in range(n0, n1):")
@@ -349,7 +366,8 @@ def _wgrad_channels(N, Ci, Co, Hp, Wb, R, S, OH, OW, L):
     src.block(f"for ow in range({OW}):")
     src(f"acc = {tap}(acc, gt, gb + ow * {KV * L}, xp, xb + ow)")
     src.end(3)
-    _store_lanes(src, full, part, KV, f"acc, dwp, pb + ((kv * {L * Ci} + ci) * {R} + i0) * {S}")
+    _store_lanes(src, full, last, f"kv == {KV - 1}",
+                 f"acc, dwp, pb + ((kv * {L * Ci} + ci) * {R} + i0) * {S}")
     return _wgrad_close(src, Co * Ci * R * S)
 
 
@@ -411,7 +429,7 @@ class Correlation(_Generated):
         OH, OW = Hp - R + 1, Wp - S + 1
         L = LANES[np.dtype(dtype).name]
         args = (N, Ci, Co, Hp, None, R, S, OH, OW, L, flip, bias, relu)
-        if _width_efficiency(OW, L) > _channel_efficiency(Co, L):
+        if _lanes_for(Co, OW, Ci * R * S, L) == "width":
             self.scheme, make = "width", _correlate_width
             Wb = max(Wp, _starts(OW, L)[-1] + L + S - 1)
         else:
@@ -443,7 +461,7 @@ class WeightGrad(_Generated):
         (pt, pb), (pl, pr) = pads
         Hp, Wp = H + pt + pb, W + pl + pr
         L = LANES[np.dtype(dtype).name]
-        if OW >= L and _width_efficiency(OW, L) > _channel_efficiency(Co, L):
+        if OW >= L and _lanes_for(Co, OW, Ci * R * S, L) == "width":
             self.scheme, make = "width", _wgrad_width
         else:
             self.scheme, make = "channels", _wgrad_channels

@@ -13,15 +13,15 @@ return intrinsics:
 
 - ``init_block(n, mode, offsets)``: ``(a, base) -> block``; ``mode`` ``"zero"``,
   ``"splat"`` (``a[base + offsets[k]]`` in every lane of sum ``k``) or ``"vector"``
-  (``a[base:base+L]`` in every sum).
+  (``a[base + offsets[k]:][:L]``; no offsets: ``a[base:base+L]`` in every sum).
 - ``fma_block(n, terms)``: ``(block, A, a0, B, b0) -> block``; each term
   ``(k, a_off, a_mode, a_keep, b_off, b_mode)`` adds ``opA * opB`` to sum ``k``, an operand
   being the vector ``X[x0 + off : + L]`` (mode ``"v"``) or the broadcast scalar
   ``X[x0 + off]`` (``"s"``); ``a_keep`` zeroes the lanes of ``opA`` below it.
 - ``store_block(n, offsets, relu, width)``: ``(block, y, base)``: sum ``k`` to
   ``y[base + offsets[k]:][:width]`` (``width`` < L: the first lanes only), ReLU'd if asked.
-- ``lanes_store(n, offsets, lane_stride, lanes)``: ``(block, y, base)``: lane ``q < lanes``
-  of sum ``k`` to ``y[base + offsets[k] + q * lane_stride]``.
+- ``lanes_store(n, offsets, lane_stride, lanes, relu)``: ``(block, y, base)``: lane
+  ``q < lanes[k]`` of sum ``k`` to ``y[base + offsets[k] + q * lane_stride]``.
 - ``hsum_store(n, offsets)``: ``(block, y, base)``: the lane sum of sum ``k`` (in lane
   order) to ``y[base + offsets[k]]``.
 
@@ -63,7 +63,11 @@ def init_block(n, mode, offsets=None):
             if mode == "zero":
                 values = [ir.Constant(lt, [0.0] * lt.count)] * n
             elif mode == "vector":
-                values = [_vload(builder, lt, _ptr(context, builder, a, args[0], args[1]))] * n
+                values = []
+                for k in range(n):
+                    off = offsets[k] if offsets else 0
+                    i = builder.add(args[1], ir.Constant(args[1].type, off))
+                    values.append(_vload(builder, lt, _ptr(context, builder, a, args[0], i)))
             else:
                 values = []
                 for k in range(n):
@@ -153,7 +157,7 @@ def store_block(n, offsets, relu, width):
 
 
 @functools.cache
-def lanes_store(n, offsets, lane_stride, lanes, relu=False):
+def lanes_store(n, offsets, lane_stride, lanes, relu=False):  # lanes: per sum
     @intrinsic
     def store(typingctx, block, y, base):
         if not _store_args(block, y, base, n):
@@ -166,7 +170,7 @@ def lanes_store(n, offsets, lane_stride, lanes, relu=False):
             for k, v in enumerate(cgutils.unpack_tuple(builder, tup, n)):
                 if relu:
                     v = builder.select(builder.fcmp_ordered("<", v, zero), zero, v)
-                for q in range(lanes):
+                for q in range(lanes[k]):
                     i = builder.add(b, ir.Constant(b.type, offsets[k] + q * lane_stride))
                     e = builder.extract_element(v, ir.Constant(_I32, q))
                     builder.store(e, _ptr(context, builder, y, arr, i))
