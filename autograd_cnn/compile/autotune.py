@@ -2,9 +2,11 @@
 
 Eager code picks an algorithm on every call with a rule fitted to benchmarks
 (``conv_dispatch.choose_algorithm``). A compiled graph knows every shape in advance, so
-it can afford to *measure*: each candidate (``direct``, ``im2col``, and ``gemm`` where
-it applies) runs on arrays of the node's shapes, and the fastest (minimum of three
-timed runs after one warm-up) is baked into the step. Measured here: LeNet-5's second
+it can afford to *measure*: each candidate (``direct``, ``im2col``, ``gemm`` where it
+applies, and the kernel generated for the node's shapes, :mod:`..kernels.conv_gen`,
+where one is) runs on arrays of the node's shapes, and the fastest (minimum of three
+timed runs after one warm-up) is baked into the step. Without measuring, ``ac.compile``
+takes the generated kernel wherever there is one, else the rule's choice. Measured here: LeNet-5's second
 convolution (64x6x14x14 with 16x6x5x5) took 1.5 ms with ``direct`` and 8 ms with the
 rule's ``im2col`` forward, whose two-thread GEMM waits on the BLAS pool's wake-up.
 
@@ -70,10 +72,12 @@ def _save():
         pass  # a read-only cache only costs measuring again
 
 
-def _key(node, params) -> str:
+def _key(node, params, generated) -> str:
     p = {k: v for k, v in params.items() if k != "algorithm"}
     shapes = [tuple(v.shape) for v in node.inputs]
-    return repr((node.op, shapes, node.inputs[0].dtype.name, sorted(p.items())))
+    # (a choice made before a generated kernel competed is not a choice among all)
+    return repr((node.op, shapes, node.inputs[0].dtype.name, sorted(p.items()))
+                + ((GENERATED,) if generated is not None else ()))
 
 
 def _candidates(node, params):
@@ -115,7 +119,7 @@ class Tuner:
             return params
         with _LOCK:
             choices = _load()
-            key = _key(node, params)
+            key = _key(node, params, generated)
             if key in choices:
                 return dict(params, algorithm=choices[key])
             if self.spent >= BUDGET_S:
