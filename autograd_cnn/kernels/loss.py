@@ -12,8 +12,7 @@ Only the common case is served here: ``x: (N, C)`` C-contiguous float32/float64,
 NumPy code, which stays the reference the kernels are tested against.
 
 Semantics are those of the NumPy code, operation for operation: the same arithmetic in the
-array's dtype (a float32 step computes in float32), NaN propagating through the row
-maximum, ignored rows weighing ``weight[0] * 0`` (so a NaN/inf ``weight[0]`` turns a
+array's dtype (a float32 step computes in float32), a NaN making its row NaN, ignored rows weighing ``weight[0] * 0`` (so a NaN/inf ``weight[0]`` turns a
 ``'mean'`` NaN as in the NumPy code). Sums run in index order (serial, deterministic);
 they may differ from NumPy's pairwise sums by rounding only. The kernels do not raise:
 an out-of-range target makes them return its row, and the caller runs the NumPy code,
@@ -85,17 +84,14 @@ def class_targets(target, n: int, ignore_index: int):
 @njit(cache=True, nogil=True, error_model="numpy")
 def log_softmax_rows(x, out):
     """``out = x - max - log(sum(exp(x - max)))`` along the rows of ``x, out: (N, C)``,
-    ``C >= 1``. A NaN in a row makes its maximum NaN (as ``np.max``), hence the row NaN."""
+    ``C >= 1``. A NaN in a row makes the row NaN (through the sum, whatever the maximum
+    skipped), as in the NumPy code, whose ``np.max`` is NaN."""
     N, C = x.shape
     for i in range(N):
         m = x[i, 0]
         for j in range(1, C):
-            v = x[i, j]
-            if v != v:
-                m = v
-                break
-            if v > m:
-                m = v
+            if x[i, j] > m:
+                m = x[i, j]
         s = np.exp(x[i, 0] - m)
         for j in range(1, C):
             s += np.exp(x[i, j] - m)
