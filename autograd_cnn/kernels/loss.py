@@ -11,9 +11,10 @@ Only the common case is served here: ``x: (N, C)`` C-contiguous float32/float64,
 :mod:`autograd_cnn.ops` check those conditions (:func:`rows_2d`) and otherwise run their
 NumPy code, which stays the reference the kernels are tested against.
 
-Semantics are those of the NumPy code, operation for operation: the same arithmetic in the
-array's dtype (a float32 step computes in float32), a NaN making its row NaN, ignored rows weighing ``weight[0] * 0`` (so a NaN/inf ``weight[0]`` turns a
-``'mean'`` NaN as in the NumPy code). Sums run in index order (serial, deterministic);
+Semantics are those of the NumPy code, operation for operation: the same arithmetic in
+the array's dtype (a float32 step computes in float32), a NaN making its row NaN,
+ignored rows weighing ``weight[0] * 0`` (so a NaN/inf ``weight[0]`` makes a ``'mean'``
+NaN, as in the NumPy code). Sums run in index order (serial, deterministic);
 they may differ from NumPy's pairwise sums by rounding only. The kernels do not raise:
 an out-of-range target makes them return its row, and the caller runs the NumPy code,
 which raises the error with its message.
