@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..kernels import loss as _loss_kernels
 from ..primitive import Primitive, register
 from ._common import broadcast_shape
 
@@ -59,6 +60,10 @@ relu_grad.defvjp(lambda gg, ans, g, x: relu_grad(gg, x), None)
 
 # log_softmax: y = log_softmax(x), dx = g - exp(y) sum(g)
 def _log_softmax_grad_impl(g, y, axis):
+    # (N, C) rows along the last axis: one Numba pass (kernels/loss.py)
+    fast = _loss_kernels.log_softmax_grad_fast(g, y, axis)
+    if fast is not None:
+        return fast
     return g - np.exp(y) * np.sum(g, axis=axis, keepdims=True)
 
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import DTypeError, InvalidArgumentError, ShapeError
+from ..kernels import loss as K
 from ..primitive import Primitive, register
 from ..tensor import Tensor, as_tensor
 from . import elementwise as E
@@ -95,6 +96,12 @@ def _nll_rows(logp, target, weight, ignore_index):
 
 
 def _nll_impl(logp, target, *weight, ignore_index, reduction):
+    # (N, C) float rows: one Numba pass (kernels/loss.py); None = not that case, or a
+    # target out of range, which the NumPy code below reports
+    fast = K.nll_loss_fast(logp, target, weight[0] if weight else None, ignore_index,
+                           reduction)
+    if fast is not None:
+        return fast
     cdim, valid, safe, w = _nll_rows(logp, target, weight[0] if weight else None,
                                      ignore_index)
     picked = np.take_along_axis(logp, safe, cdim).squeeze(cdim)
@@ -109,6 +116,10 @@ def _nll_impl(logp, target, *weight, ignore_index, reduction):
 
 
 def _nll_backward_impl(g, target, *weight, ignore_index, reduction, shape):
+    fast = K.nll_loss_backward_fast(g, target, weight[0] if weight else None, ignore_index,
+                                    reduction, shape)
+    if fast is not None:
+        return fast
     out = np.zeros(shape, dtype=g.dtype)
     dummy = np.empty((1,) * len(shape), dtype=g.dtype)
     cdim, valid, safe, w = _nll_rows(np.broadcast_to(dummy, shape), target,

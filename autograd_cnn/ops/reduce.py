@@ -14,6 +14,7 @@ import math
 import numpy as np
 
 from ..errors import ShapeError
+from ..kernels import loss as _loss_kernels
 from ..primitive import Primitive, register
 from ..tensor import Tensor, as_tensor
 from . import movement as _movement
@@ -269,6 +270,10 @@ def _softmax_impl(x, axis):
 
 
 def _log_softmax_impl(x, axis):
+    # (N, C) rows along the last axis: one Numba pass (kernels/loss.py)
+    fast = _loss_kernels.log_softmax_fast(x, axis)
+    if fast is not None:
+        return fast
     if x.size == 0:
         return np.empty_like(x)
     z = x - np.max(x, axis=axis, keepdims=True)
