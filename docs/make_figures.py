@@ -164,6 +164,33 @@ def fig_convolution():
                                       title="conv2d (stride 2) and its VJPs")
 
 
+def fig_conv_lanes():
+    """docs/compile.md: which vector register sums which output of a generated conv."""
+    from autograd_cnn import plotting
+    from autograd_cnn.kernels import conv_gen as G
+
+    L = 16
+    # LeNet-5's first conv (6 channels, 28 columns): width lanes, the block G chooses
+    starts = G._starts(28, L)
+    kb, rb = G._width_blocks(6, 28, len(starts), 2, 28, 5)
+    width = np.zeros((6, 28))
+    for k in range(6):
+        for v, st in enumerate(starts):  # a later vector overwrites the overlap
+            width[k, st:st + L] = (k % kb) * len(starts) + v + 1
+    # its second (16 channels, 10 columns): channel lanes, one register per column
+    channels = np.tile(np.arange(1, 11, dtype=float), (16, 1))
+    canvas = np.zeros((2, 16, 28))
+    canvas[0, :6] = width
+    canvas[1, :, :10] = channels
+    plotting.image_grid(canvas, FIGURES / "conv_lanes.png", scale=14, cmap="tab20",
+                        normalize="all", labels=[
+                            f"width lanes: 6 ch x 28 cols, {kb * rb * len(starts)} registers",
+                            "channel lanes: 16 ch x 10 cols, 10 registers"])
+    print("wrote figures/conv_lanes.png")
+    return
+    yield
+
+
 def fig_pooling():
     """docs/pooling.md: the seeds' 4x4 max-pool example and its backward graph."""
     from autograd_cnn import functional as F
@@ -199,7 +226,7 @@ def fig_graphs():
     yield "graph_lenet5_forward", viz.draw(fwd, title="LeNet-5 forward and loss (traced)")
 
 
-ALL = [fig_autodiff, fig_convolution, fig_pooling, fig_expression, fig_lenet5, fig_residual,
+ALL = [fig_autodiff, fig_convolution, fig_conv_lanes, fig_pooling, fig_expression, fig_lenet5, fig_residual,
        fig_resnet_collapsed, fig_graphs]
 
 

@@ -15,6 +15,12 @@ from autograd_cnn.ops import loss as L
 from autograd_cnn.ops import reduce as R
 from autograd_cnn.testing import gradcheck, gradgradcheck
 
+@pytest.fixture(autouse=True)
+def _eager_kernels(monkeypatch):
+    """These tests call the ops eagerly: let eager calls take the kernels' path."""
+    monkeypatch.setattr(K, "EAGER", True)
+
+
 # sums in index order vs NumPy's pairwise sums: equal up to rounding
 TOL = {np.float32: dict(rtol=1e-5, atol=1e-5), np.float64: dict(rtol=1e-12, atol=1e-12)}
 
@@ -228,3 +234,21 @@ def test_float32_step_matches_the_numpy_code():
 
     assert fast_loss == pytest.approx(_numpy(ref), rel=2e-6)
     np.testing.assert_allclose(fast_grad, x.grad.numpy(), rtol=2e-6, atol=1e-8)
+
+
+def test_by_default_only_compiled_programs_take_the_kernels(monkeypatch):
+    monkeypatch.setattr(K, "EAGER", False)
+    calls, real = [], K.log_softmax_rows
+
+    def counting(a, out):
+        calls.append(a.shape)
+        real(a, out)
+
+    monkeypatch.setattr(K, "log_softmax_rows", counting)
+    x = ac.tensor(np.random.default_rng(0).standard_normal((4, 3)).astype(np.float32))
+    t = ac.tensor(np.array([0, 2, 1, 1]))
+    eager = F.cross_entropy(x, t)
+    assert calls == []  # eager code: the NumPy path (no compile on a cold start)
+    compiled = ac.compile(lambda z: F.cross_entropy(z, t))(x)
+    assert calls == [(4, 3)]
+    np.testing.assert_allclose(compiled.item(), eager.item(), rtol=1e-6)

@@ -9,7 +9,9 @@ loop does each in 1-3 us, most of it Numba's argument unboxing.
 Only the common case is served here: ``x: (N, C)`` C-contiguous float32/float64,
 ``target: (N,)`` int64, ``weight: (C,)`` of ``x``'s dtype. The ops in
 :mod:`autograd_cnn.ops` check those conditions (:func:`rows_2d`) and otherwise run their
-NumPy code, which stays the reference the kernels are tested against.
+NumPy code, which stays the reference the kernels are tested against. By default the
+kernels serve ``ac.compile``'s programs only (:data:`EAGER`): eager code keeps the NumPy
+path, and with it a cold first step without these compiles.
 
 Semantics are those of the NumPy code, operation for operation: the same arithmetic in
 the array's dtype (a float32 step computes in float32), a NaN making its row NaN,
@@ -26,11 +28,40 @@ raising (the all-ignored ``'mean'`` is 0/0 = NaN).
 
 from __future__ import annotations
 
+import contextlib
+import os
+import threading
+
 import numpy as np
 from numba import njit
 
-#: Set to False to route every call to the NumPy code (tests compare the two).
-ENABLED = True
+#: Set to False (or ``AUTOGRAD_CNN_LOSS_KERNELS=0``) to route every call to the NumPy
+#: code (tests compare the two).
+ENABLED = os.environ.get("AUTOGRAD_CNN_LOSS_KERNELS", "1") != "0"
+
+#: Whether eager code uses the kernels too (``AUTOGRAD_CNN_LOSS_KERNELS=eager``). By
+#: default only ``ac.compile``'s programs do (:func:`compiled_run`): compiling the four
+#: kernels costs ~0.85 s on an empty Numba cache, which a compile step absorbs but which
+#: would push an eager script's cold first step past its 5 s budget, for ~0.18 ms a step.
+EAGER = os.environ.get("AUTOGRAD_CNN_LOSS_KERNELS") == "eager"
+
+_RUN = threading.local()
+
+
+@contextlib.contextmanager
+def compiled_run():
+    """Inside: the kernels serve this thread's calls (a compiled program's run)."""
+    before = getattr(_RUN, "on", False)
+    _RUN.on = True
+    try:
+        yield
+    finally:
+        _RUN.on = before
+
+
+def active() -> bool:
+    """Whether calls from this thread take the kernels' path now."""
+    return ENABLED and (EAGER or getattr(_RUN, "on", False))
 
 _F32 = np.dtype(np.float32)
 _F64 = np.dtype(np.float64)
@@ -57,8 +88,8 @@ def _plain(a):
 
 def rows_2d(a):
     """``a`` (see :func:`_plain`) when it is a C-contiguous 2-D float32/float64 ndarray, the
-    kernels' input, else None; None also when :data:`ENABLED` is False."""
-    if not (ENABLED and is_float(a) and a.ndim == 2 and a.flags.c_contiguous):
+    kernels' input, else None; None also when they are not :func:`active`."""
+    if not (active() and is_float(a) and a.ndim == 2 and a.flags.c_contiguous):
         return None
     return _plain(a)
 
@@ -227,7 +258,7 @@ def nll_loss_fast(logp, target, weight, ignore_index: int, reduction: str):
 def nll_loss_backward_fast(g, target, weight, ignore_index: int, reduction: str, shape):
     """``nll_loss_backward`` into ``shape == (N, C)`` by :func:`nll_backward`, or None as
     :func:`nll_loss_fast`. ``g``: ``(N,)`` for 'none', 0-d otherwise."""
-    if not (ENABLED and is_float(g) and len(shape) == 2):
+    if not (active() and is_float(g) and len(shape) == 2):
         return None
     N, C = shape
     code = REDUCTION_CODES.get(reduction)
