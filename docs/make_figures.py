@@ -166,26 +166,43 @@ def fig_convolution():
 
 def fig_conv_lanes():
     """docs/compile.md: which vector register sums which output of a generated conv."""
-    from autograd_cnn import plotting
+    import matplotlib
+    import matplotlib.ticker
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
     from autograd_cnn.kernels import conv_gen as G
 
     L = 16
-    # LeNet-5's first conv (6 channels, 28 columns): width lanes, the block G chooses
+    # LeNet-5's first conv (6 channels x 28 columns of one output row): width lanes
     starts = G._starts(28, L)
     kb, rb = G._width_blocks(6, 28, len(starts), 2, 28, 5)
     width = np.zeros((6, 28))
     for k in range(6):
-        for v, st in enumerate(starts):  # a later vector overwrites the overlap
-            width[k, st:st + L] = (k % kb) * len(starts) + v + 1
-    # its second (16 channels, 10 columns): channel lanes, one register per column
-    channels = np.tile(np.arange(1, 11, dtype=float), (16, 1))
-    canvas = np.zeros((2, 16, 28))
-    canvas[0, :6] = width
-    canvas[1, :, :10] = channels
-    plotting.image_grid(canvas, FIGURES / "conv_lanes.png", scale=14, cmap="tab20",
-                        normalize="all", labels=[
-                            f"width lanes: 6 ch x 28 cols, {kb * rb * len(starts)} registers",
-                            "channel lanes: 16 ch x 10 cols, 10 registers"])
+        for v, st in enumerate(starts):  # the second vector overlaps the first
+            width[k, st:st + L] = (k % kb) * len(starts) + v
+    # its second (16 channels x 10 columns): channel lanes, one register per column
+    channels = np.tile(np.arange(10.0), (16, 1))
+    fig, axes = plt.subplots(1, 2, figsize=(9, 3.4), gridspec_kw={"width_ratios": [28, 12]})
+    panels = [(width, f"width lanes (conv1): {kb * rb * len(starts)} registers,\n"
+                      "16 columns each; the second starts at column 12"),
+              (channels, "channel lanes (conv2): 10 registers,\n16 channels each")]
+    for ax, (grid, title) in zip(axes, panels):
+        ax.imshow(grid, cmap="tab20", vmin=0, vmax=19, aspect="equal")
+        ax.set_xticks(np.arange(-0.5, grid.shape[1], 1), minor=True)
+        ax.set_yticks(np.arange(-0.5, grid.shape[0], 1), minor=True)
+        ax.grid(which="minor", color="white", linewidth=0.6)
+        ax.tick_params(which="both", length=0)
+        ax.yaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
+        ax.set_xlabel("output column")
+        ax.set_ylabel("output channel")
+        ax.set_title(title, fontsize=9)
+    fig.suptitle("one output row of a generated conv: cells of one colour are one "
+                 "register's lanes", fontsize=10)
+    fig.tight_layout()
+    fig.savefig(FIGURES / "conv_lanes.png", dpi=110)
+    plt.close(fig)
     print("wrote figures/conv_lanes.png")
     return
     yield
