@@ -5,6 +5,11 @@ weight gradient, in both lane schemes, float32 and float64, on drawn geometries;
 that do not depend on the thread count (bitwise); the geometries they refuse; and a
 compiled model that uses them and still equals eager."""
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import numba
 import numpy as np
 import pytest
@@ -18,6 +23,7 @@ from autograd_cnn.kernels import conv_reference as R
 from autograd_cnn.kernels import vec
 
 S1 = (1, 1)
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def rnd(shape, seed, dtype=np.float64):
@@ -120,20 +126,37 @@ def test_geometries_left_to_the_generic_kernels(stride, dilation, groups, dtype)
 
 
 def test_vector_lane_helpers():
+    lanes_ = vec.LANES["float32"]
+
     @numba.njit
     def lanes(a, out):
         vec.wide()
         v = vec.vload(a, 0)
         vec.vstore(out, 0, vec.vkeep_from(v, 3))
-        vec.vstore(out, 16, vec.vrelu(vec.vfma(v, 2.0, vec.vsplat(a, -1.0))))
-        return vec.vhsum(v), vec.ld(a, 15)
+        vec.vstore(out, lanes_, vec.vrelu(vec.vfma(v, 2.0, vec.vsplat(a, -1.0))))
+        return vec.vhsum(v), vec.ld(a, lanes_ - 1)
 
-    a = np.arange(16, dtype=np.float32) - 4
-    out = np.zeros(32, np.float32)
+    a = np.arange(lanes_, dtype=np.float32) - 4
+    out = np.zeros(2 * lanes_, np.float32)
     total, last = lanes(a, out)
-    assert total == a.sum() and last == 11
-    np.testing.assert_array_equal(out[:16], np.where(np.arange(16) >= 3, a, 0))
-    np.testing.assert_array_equal(out[16:], np.maximum(2 * a - 1, 0))
+    assert total == a.sum() and last == a[-1]
+    np.testing.assert_array_equal(out[:lanes_], np.where(np.arange(lanes_) >= 3, a, 0))
+    np.testing.assert_array_equal(out[lanes_:], np.maximum(2 * a - 1, 0))
+
+
+@pytest.mark.parametrize("bits", [128, 256, 512])
+def test_every_vector_width_gives_the_same_results(bits, tmp_path):
+    """The host's width is read at import: each width in a fresh process (own caches)."""
+    env = dict(os.environ, AUTOGRAD_CNN_VECTOR_BITS=str(bits),
+               AUTOGRAD_CNN_KERNEL_CACHE=str(tmp_path / "k"), NUMBA_CACHE_DIR=str(tmp_path / "n"))
+    code = ("import sys; sys.path.insert(0, 'tests'); import numpy as np; "
+            "import test_conv_gen as T; from autograd_cnn.kernels import vec; "
+            f"assert vec.BITS == {bits} and vec.LANES['float32'] == {bits // 32}; "
+            "T.check_all((2, 1, 9, 20), (3, 1, 3, 3), ((1, 1), (1, 1)), np.float32); "
+            "T.check_all((2, 3, 6, 7), (20, 3, 3, 2), ((0, 1), (1, 0)), np.float64)")
+    r = subprocess.run([sys.executable, "-c", code], env=env, cwd=ROOT,
+                       capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr[-2000:]
 
 
 def test_a_compiled_model_uses_them_and_equals_eager(monkeypatch):

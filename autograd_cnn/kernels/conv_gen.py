@@ -35,7 +35,7 @@ import threading
 import numpy as np
 
 from .generated import kernel_for
-from .vec import LANES
+from .vec import BITS, LANES, REGISTERS
 
 #: Whether ``ac.compile`` uses these kernels (``AUTOGRAD_CNN_GENERATED_CONV=0``: never).
 ENABLED = os.environ.get("AUTOGRAD_CNN_GENERATED_CONV", "1") != "0"
@@ -48,8 +48,8 @@ MIN_FMAS = 100_000
 #: Bumped when the generated code or :mod:`.vec` changes (it is part of every source).
 VERSION = 1
 
-#: Most vector partial sums a kernel keeps in registers (of 32).
-MAX_ACCUMULATORS = 25
+#: Most vector partial sums a kernel keeps in registers (25 of AVX-512's 32; 9 of 16).
+MAX_ACCUMULATORS = REGISTERS - 7
 
 #: From this many vector multiply-adds per call (about 1 ms of one core) on, a kernel
 #: splits its batch into two halves run by Numba's threads; below it, one thread, and a
@@ -57,7 +57,7 @@ MAX_ACCUMULATORS = 25
 #: run these FMA-bound loops no faster than one: the vCPUs share a core's vector units.)
 PARALLEL_MIN_FMAS = 4_000_000
 
-_HEADER = (f"# autograd_cnn generated convolution (conv_gen v{VERSION})\n"
+_HEADER = (f"# autograd_cnn generated convolution (conv_gen v{VERSION}, {BITS}-bit vectors)\n"
            "import numpy as np\nfrom numba import njit, prange\n\n"
            "from autograd_cnn.kernels.vec import wide\n"
            "from autograd_cnn.kernels.vec_blocks import fma_block, hsum_store, init_block,"

@@ -1,4 +1,4 @@
-"""SIMD vectors as values in Numba kernels: a 512-bit vector type and its operations.
+"""SIMD vectors as values in Numba kernels: a vector type and its operations.
 
 LLVM vectorizes simple loops, but a convolution's best loop nest keeps two dozen partial
 sums in registers across a whole reduction (register blocking), which no auto-vectorizer
@@ -6,9 +6,16 @@ finds. Here a vector is a first-class Numba value (``vec_float32x16``, ``vec_flo
 held in a register: the generated convolution kernels (:mod:`.conv_gen`) write the
 blocked loop nest directly, one named vector local per partial sum.
 
-- ``wide()``: lets the enclosing function use 512-bit registers (LLVM otherwise splits a
-  512-bit vector into two 256-bit halves on CPUs where it prefers 256-bit code).
-- ``vload(a, i)`` / ``vstore(a, i, v)``: ``a[i:i + LANES]`` of a 1-D array, unaligned.
+The width is the host's (:data:`BITS`): 512 bits with AVX-512 (16 float32 lanes, 32
+registers), 256 with AVX2/AVX (8 lanes, 16 registers), else 128;
+``AUTOGRAD_CNN_VECTOR_BITS=128|256|512`` overrides it (a test runs the kernels at every
+width). Narrower than the CPU's registers is slower, never wrong: LLVM splits a vector
+it has no register for.
+
+- ``wide()``: lets the enclosing function use :data:`BITS`-wide registers (LLVM
+  otherwise splits a 512-bit vector into two 256-bit halves on CPUs where it prefers
+  256-bit code).
+- ``vload(a, i)`` / ``vstore(a, i, v)``: ``a[i:i + lanes]`` of a 1-D array, unaligned.
 - ``vzero(a)``, ``vsplat(a, x)``: a vector of ``a``'s dtype, zero or ``x`` in every lane.
 - ``vfma(a, b, c)``: ``a * b + c`` (a fused multiply-add); ``a`` or ``b`` may be a scalar,
   broadcast to every lane.
@@ -24,19 +31,44 @@ version number (``conv_gen.VERSION``) in their source, bumped when this file cha
 
 from __future__ import annotations
 
-from llvmlite import ir
+import os
+import platform
+
+from llvmlite import binding, ir
 from numba import types
 from numba.extending import intrinsic, models, register_model
 
-#: Lanes of a 512-bit vector, by dtype name.
-LANES = {"float32": 16, "float64": 8}
+
+def _host():
+    """(vector bits, vector registers) of this CPU, or as AUTOGRAD_CNN_VECTOR_BITS says."""
+    features = binding.get_host_cpu_features()
+    x86 = platform.machine().lower() in ("x86_64", "amd64", "i686", "x86")
+    avx512 = bool(features.get("avx512f"))
+    bits = 512 if avx512 else 256 if x86 and (features.get("avx2") or features.get("avx")) \
+        else 128
+    asked = os.environ.get("AUTOGRAD_CNN_VECTOR_BITS")
+    if asked:
+        if asked not in ("128", "256", "512"):
+            from ..errors import InvalidArgumentError
+
+            raise InvalidArgumentError(
+                f"AUTOGRAD_CNN_VECTOR_BITS: expected 128, 256 or 512, got {asked!r}")
+        bits = int(asked)
+    return bits, 32 if (avx512 or not x86) else 16
+
+
+#: Vector width in bits, and the CPU's vector registers (:func:`_host`).
+BITS, REGISTERS = _host()
+
+#: Lanes of a vector, by dtype name.
+LANES = {"float32": BITS // 32, "float64": BITS // 64}
 
 _I32 = ir.IntType(32)
 _I64 = ir.IntType(64)
 
 
 class VecType(types.Type):
-    """A 512-bit vector of float32 (16 lanes) or float64 (8 lanes)."""
+    """A :data:`BITS`-wide vector of float32 or float64 lanes."""
 
     def __init__(self, dtype):
         self.dtype = dtype
@@ -76,8 +108,8 @@ def wide(typingctx):
         attrs = builder.function.attributes
         # llvmlite knows only enumerated attributes; these key-value ones are written
         # verbatim into the function's definition, which LLVM reads as usual.
-        set.add(attrs, '"prefer-vector-width"="512"')
-        set.add(attrs, '"min-legal-vector-width"="512"')
+        set.add(attrs, f'"prefer-vector-width"="{BITS}"')
+        set.add(attrs, f'"min-legal-vector-width"="{BITS}"')
         return context.get_dummy_value()
 
     return types.void(), codegen
