@@ -13,6 +13,7 @@ the run's arena (:mod:`.memory`), and the fused kernels (:mod:`.codegen`).
 
 from __future__ import annotations
 
+import contextlib
 import math
 
 import numpy as np
@@ -318,9 +319,21 @@ class Program:
         for s, t in last.items():
             if s not in keep:
                 clear[t].append(s)
+        self.small_gemms, self.generic_convs = [], 0  # (counted by _lower)
         self.steps = []
         for it, clr in zip(self.items, clear):
             self.steps.append((self._lower(it), tuple(clr)))
+        # no GEMM worth two BLAS threads and no generic conv (whose kernels split work
+        # over Python threads when BLAS has several): BLAS on one thread for the whole
+        # run, set once; else per small GEMM (two threadpoolctl calls each: 0.13 ms a
+        # LeNet-5 step)
+        n_gemms = sum(1 for it in self.items
+                      if not isinstance(it, FusionGroup) and it.op == "matmul")
+        self.one_blas = (len(self.small_gemms) == n_gemms > 0 and not self.generic_convs
+                         and bool(_threads._blas_controllers()))
+        if not self.one_blas:
+            for t in self.small_gemms:
+                self.steps[t] = (_one_blas_thread(self.steps[t][0]), self.steps[t][1])
         self.template = [None] * len(self.values)
         for v in used_consts:
             self.template[self.slot[id(v)]] = v.data
@@ -382,7 +395,9 @@ class Program:
         if it.op == "matmul":
             step = (_matmul_step(ins, outs[0]) if id(it.outputs[0]) in self.planned
                     else _impl_step(np.matmul, ins, outs, {}))
-            return _one_blas_thread(step) if _matmul_flops(it) < _threads.BLAS_MIN_FLOPS else step
+            if _matmul_flops(it) < _threads.BLAS_MIN_FLOPS:
+                self.small_gemms.append(len(self.steps))
+            return step
         params = it.params
         if it.op in ("conv", "conv_transpose", "conv_weight_grad"):
             kernel = generated_conv(it)
@@ -395,6 +410,8 @@ class Program:
                 self.algorithms.append((it, GENERATED))
                 return _impl_step(kernel, ins, outs, {})
             self.algorithms.append((it, params["algorithm"]))
+        if REGISTRY[it.op].category == "conv":  # (unfold and fold too)
+            self.generic_convs += 1
         return _impl_step(REGISTRY[it.op].impl, ins, outs, params)
 
     def _estimate_peak(self, info):
@@ -442,7 +459,8 @@ class Program:
         arena = self._arena()
         S = list(arena[1])
         S[:self.n_in] = arrays
-        with loss_kernels.compiled_run():  # (kernels whose compile a compile step pays)
+        with loss_kernels.compiled_run(), (_threads._one_blas_thread() if self.one_blas
+                                           else contextlib.nullcontext()):
             for step, clr in self.steps:
                 step(S)
                 for s in clr:
