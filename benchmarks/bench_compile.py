@@ -217,7 +217,7 @@ def main():
     print()
     print("| memory plan (LeNet-5, batch 64) | MiB |")
     print("|---|---|")
-    for k in ("forward_arena", "backward_arena", "saved", "unplanned", "peak"):
+    for k in ("forward_arena", "backward_arena", "saved", "unplanned", "scratch", "peak"):
         print(f"| plan: {k} | {plan[k] / 2**20:.2f} |")
     for name in ("compiled", "eager"):
         print(f"| measured step peak, {name} (tracemalloc) | "

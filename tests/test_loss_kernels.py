@@ -15,6 +15,7 @@ from autograd_cnn.ops import loss as L
 from autograd_cnn.ops import reduce as R
 from autograd_cnn.testing import gradcheck, gradgradcheck
 
+
 @pytest.fixture(autouse=True)
 def _eager_kernels(monkeypatch):
     """These tests call the ops eagerly: let eager calls take the kernels' path."""

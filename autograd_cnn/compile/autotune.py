@@ -6,9 +6,10 @@ it can afford to *measure*: each candidate (``direct``, ``im2col``, ``gemm`` whe
 applies, and the kernel generated for the node's shapes, :mod:`..kernels.conv_gen`,
 where one is) runs on arrays of the node's shapes, and the fastest (minimum of three
 timed runs after one warm-up) is baked into the step. Without measuring, ``ac.compile``
-takes the generated kernel wherever there is one, else the rule's choice. Measured here: LeNet-5's second
-convolution (64x6x14x14 with 16x6x5x5) took 1.5 ms with ``direct`` and 8 ms with the
-rule's ``im2col`` forward, whose two-thread GEMM waits on the BLAS pool's wake-up.
+takes the generated kernel wherever there is one, else the rule's choice. Measured here
+(before the generated kernels): LeNet-5's second convolution (64x6x14x14 with 16x6x5x5)
+took 1.5 ms with ``direct`` and 8 ms with the rule's ``im2col`` forward, whose
+two-thread GEMM waits on the BLAS pool's wake-up.
 
 Opt-in (``ac.compile(..., autotune=True)``): in a LeNet-5 step on this 2-core machine
 the measured choices (``direct`` for the second conv) made the step no faster than the

@@ -119,8 +119,11 @@ class MemoryPlan:
         Bytes the forward keeps for the backward.
     unplanned : int
         Bytes the arena replaced: the sum of the planned values' sizes.
+    scratch : int
+        Bytes the generated convolutions keep between steps (their zero-padded inputs,
+        one buffer per conv and calling thread); counted in the peak.
     peak : int
-        The step's peak: ``max(forward_peak, backward_peak)``.
+        The step's peak: ``max(forward_peak, backward_peak) + scratch``.
     """
 
     def __init__(self, forward, backward=None):
@@ -130,18 +133,20 @@ class MemoryPlan:
         self.backward_arena = backward.arena_bytes if backward else 0
         self.backward_peak = (backward.peak_bytes + self.saved) if backward else 0
         self.unplanned = forward.planned_sum + (backward.planned_sum if backward else 0)
-        self.peak = max(self.forward_peak, self.backward_peak)
+        self.scratch = forward.scratch_bytes + (backward.scratch_bytes if backward else 0)
+        self.peak = max(self.forward_peak, self.backward_peak) + self.scratch
         self.buffers = forward.buffer_count + (backward.buffer_count if backward else 0)
 
     def as_dict(self) -> dict:
         """The figures as ``{name: bytes}`` (``buffers``: a count)."""
         return {k: getattr(self, k) for k in ("forward_arena", "backward_arena",
                                               "forward_peak", "backward_peak", "saved",
-                                              "unplanned", "peak", "buffers")}
+                                              "unplanned", "scratch", "peak", "buffers")}
 
     def __repr__(self):
         mb = 1 / 2**20
         return (f"MemoryPlan(peak={self.peak * mb:.2f} MiB: forward arena "
                 f"{self.forward_arena * mb:.2f} MiB, backward arena "
-                f"{self.backward_arena * mb:.2f} MiB, saved {self.saved * mb:.2f} MiB; "
+                f"{self.backward_arena * mb:.2f} MiB, saved {self.saved * mb:.2f} MiB, "
+                f"scratch {self.scratch * mb:.2f} MiB; "
                 f"{self.buffers} planned buffers totalling {self.unplanned * mb:.2f} MiB)")

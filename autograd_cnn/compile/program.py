@@ -320,6 +320,7 @@ class Program:
             if s not in keep:
                 clear[t].append(s)
         self.small_gemms, self.generic_convs = [], 0  # (counted by _lower)
+        self.scratch_bytes = 0  # generated convs' padded inputs, kept between runs
         self.steps = []
         for it, clr in zip(self.items, clear):
             self.steps.append((self._lower(it), tuple(clr)))
@@ -408,6 +409,7 @@ class Program:
                 params = dict(params, algorithm=GENERATED)
             if params["algorithm"] == GENERATED:
                 self.algorithms.append((it, GENERATED))
+                self.scratch_bytes += kernel.pad.nbytes
                 return _impl_step(kernel, ins, outs, {})
             self.algorithms.append((it, params["algorithm"]))
         if REGISTRY[it.op].category == "conv":  # (unfold and fold too)

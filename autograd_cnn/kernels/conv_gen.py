@@ -381,6 +381,9 @@ class _Padder:
         self.shape, self.pads, self.Hp, self.Wb = tuple(x_shape), pads, Hp, Wb
         self.dtype, self.local = dtype, threading.local()
         self.none = (Hp, Wb) == tuple(x_shape[2:])
+        #: bytes of the buffer each calling thread keeps
+        self.nbytes = 0 if self.none else (
+            x_shape[0] * x_shape[1] * Hp * Wb * np.dtype(dtype).itemsize)
 
     def __call__(self, x):
         if self.none:
