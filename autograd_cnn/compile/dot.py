@@ -36,7 +36,8 @@ def program_dot(program) -> str:
         for n in nodes:
             name = f"n{k}"
             k += 1
-            label = n.op + "\n" + type_str(n.outputs[0].shape, n.outputs[0].dtype)
+            label = getattr(n, "label", n.op) + "\n" + type_str(n.outputs[0].shape,
+                                                                  n.outputs[0].dtype)
             lines.append(f"    {name} [label={_q(label)}, shape=box];")
             for v in n.inputs:
                 src = made.get(id(v))

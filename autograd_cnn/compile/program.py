@@ -23,7 +23,7 @@ from ..kernels import conv_gen
 from ..kernels import loss as loss_kernels
 from ..kernels import threads as _threads
 from ..primitive import REGISTRY
-from . import codegen
+from . import codegen, epilogue
 from .autotune import GENERATED
 from .fusion import FusionGroup, finish
 from .memory import Lifetimes, assign_offsets, nbytes
@@ -95,6 +95,22 @@ def generated_conv(node):
         if kernel.out_shape != tuple(shape):
             return None
     return kernel if kernel.fmas >= conv_gen.MIN_FMAS else None
+
+
+def _epilogue_step(item, ins, outs):
+    """The step of a :class:`.epilogue.ConvEpilogue`: ``relu(conv(x, w) + b)`` by one
+    generated kernel, and the mask ``> 0`` when the backward reads it."""
+    x, w = item.inputs[:2]
+    kernel = conv_gen.Correlation(x.shape, w.shape, item.params["padding"],
+                                  item.outputs[0].dtype, bias=True, relu=True)
+    (sx, sw, sb), o = ins, outs[0]
+    m = outs[1] if len(outs) > 1 else None
+
+    def step(S):
+        y = S[o] = kernel(S[sx], S[sw], S[sb])
+        if m is not None:
+            S[m] = np.greater(y, 0)
+    return step
 
 
 def _impl_step(impl, ins, outs, params):
@@ -250,6 +266,8 @@ class Program:
         self.tuner = tuner
         self.algorithms = []  # (conv-family node, chosen algorithm)
         self.items = finish(list(items), {id(v) for v in outputs})
+        if tuner is None or not tuner.enabled:  # (measuring compares bare convs)
+            self.items = epilogue.fuse(self.items, outputs, generated_conv)
         self.inputs, self.outputs = list(inputs), list(outputs)
         self.slot: dict[int, int] = {}
         self.values = []
@@ -393,6 +411,9 @@ class Program:
             return _group_step(it, kernel, slot, self.planned, pair)
         ins = [slot[id(v)] for v in it.inputs]
         outs = [slot[id(v)] for v in it.outputs]
+        if isinstance(it, epilogue.ConvEpilogue):
+            self.algorithms.append((it.conv, GENERATED))
+            return _epilogue_step(it, ins, outs)
         if it.op == "matmul":
             step = (_matmul_step(ins, outs[0]) if id(it.outputs[0]) in self.planned
                     else _impl_step(np.matmul, ins, outs, {}))
@@ -486,5 +507,6 @@ class Program:
                 outs = ", ".join(v.name for v in it.outputs) or "-"
                 lines.append(f"  fused[{ops}] over {list(it.shape)} -> {outs}")
             else:
-                lines.append(f"  {it.op} -> {', '.join(v.name for v in it.outputs)}")
+                op = getattr(it, "label", it.op)
+                lines.append(f"  {op} -> {', '.join(v.name for v in it.outputs)}")
         return "\n".join(lines)
