@@ -125,23 +125,43 @@ def test_geometries_left_to_the_generic_kernels(stride, dilation, groups, dtype)
     assert G.applies((2, 4, 8, 8), (4, 4, 3, 3), S1, ((2, 0), (0, 1)), S1, 1, "float32")
 
 
-def test_vector_lane_helpers():
-    lanes_ = vec.LANES["float32"]
+def test_block_intrinsics():
+    from autograd_cnn.kernels import vec_blocks as B
+
+    L = vec.LANES["float32"]
+    init = B.init_block(2, "splat", (0, 1))
+    tap = B.fma_block(2, ((0, 0, "v", 0, 0, "s"), (1, 0, "v", 3, 1, "s"),
+                          (1, L, "v", 0, 0, "v")))
+    store = B.store_block(2, (0, L), True, L)
+    part = B.store_block(2, (0, L), False, 3)
+    lanes = B.lanes_store(2, (0, 1), 2, (L, 1))
+    hsum = B.hsum_store(2, (0, 1))
 
     @numba.njit
-    def lanes(a, out):
+    def run(a, b, y, z, h, q):
         vec.wide()
-        v = vec.vload(a, 0)
-        vec.vstore(out, 0, vec.vkeep_from(v, 3))
-        vec.vstore(out, lanes_, vec.vrelu(vec.vfma(v, 2.0, vec.vsplat(a, -1.0))))
-        return vec.vhsum(v), vec.ld(a, lanes_ - 1)
+        acc = init(b, 0)  # sums start at b[0] and b[1]
+        acc = tap(acc, a, 0, b, 2)  # += a[0:L] * b[2]; += keep3(a[0:L]) * b[3] + a[L:2L] * b[2:]
+        store(acc, y, 0)
+        part(acc, q, 0)
+        lanes(acc, z, 0)
+        hsum(acc, h, 0)
 
-    a = np.arange(lanes_, dtype=np.float32) - 4
-    out = np.zeros(2 * lanes_, np.float32)
-    total, last = lanes(a, out)
-    assert total == a.sum() and last == a[-1]
-    np.testing.assert_array_equal(out[:lanes_], np.where(np.arange(lanes_) >= 3, a, 0))
-    np.testing.assert_array_equal(out[lanes_:], np.maximum(2 * a - 1, 0))
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal(2 * L).astype(np.float32)
+    b = rng.standard_normal(L + 2).astype(np.float32)
+    y, q = np.zeros(2 * L, np.float32), np.full(2 * L, 7.0, np.float32)
+    z, h = np.zeros(2 * L, np.float32), np.zeros(2, np.float32)
+    run(a, b, y, z, h, q)
+    keep = np.where(np.arange(L) >= 3, a[:L], 0)
+    s0 = b[0] + a[:L] * b[2]
+    s1 = b[1] + keep * b[3] + a[L:] * b[2:2 + L]
+    np.testing.assert_allclose(y, np.maximum(np.concatenate([s0, s1]), 0), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(q[:3], s0[:3], rtol=1e-5, atol=1e-6)
+    assert (q[3:L] == 7).all() and (q[L + 3:] == 7).all()  # only the first 3 lanes stored
+    np.testing.assert_allclose(z[0:2 * L:2], s0, rtol=1e-5, atol=1e-6)  # lane q of sum 0 at 2q
+    np.testing.assert_allclose(z[1], s1[0], rtol=1e-5, atol=1e-6)  # one lane of sum 1, at 1
+    np.testing.assert_allclose(h, [s0.sum(), s1.sum()], rtol=1e-5)
 
 
 @pytest.mark.parametrize("bits", [128, 256, 512])
