@@ -97,12 +97,9 @@ def generated_conv(node):
     return kernel if kernel.fmas >= conv_gen.MIN_FMAS else None
 
 
-def _epilogue_step(item, ins, outs):
+def _epilogue_step(kernel, ins, outs):
     """The step of a :class:`.epilogue.ConvEpilogue`: ``relu(conv(x, w) + b)`` by one
-    generated kernel, and the mask ``> 0`` when the backward reads it."""
-    x, w = item.inputs[:2]
-    kernel = conv_gen.Correlation(x.shape, w.shape, item.params["padding"],
-                                  item.outputs[0].dtype, bias=True, relu=True)
+    generated ``kernel``, and the mask ``> 0`` when the backward reads it."""
     (sx, sw, sb), o = ins, outs[0]
     m = outs[1] if len(outs) > 1 else None
 
@@ -412,8 +409,12 @@ class Program:
         ins = [slot[id(v)] for v in it.inputs]
         outs = [slot[id(v)] for v in it.outputs]
         if isinstance(it, epilogue.ConvEpilogue):
+            x, w = it.inputs[:2]
+            kernel = conv_gen.Correlation(x.shape, w.shape, it.params["padding"],
+                                          it.outputs[0].dtype, bias=True, relu=True)
             self.algorithms.append((it.conv, GENERATED))
-            return _epilogue_step(it, ins, outs)
+            self.scratch_bytes += kernel.pad.nbytes
+            return _epilogue_step(kernel, ins, outs)
         if it.op == "matmul":
             step = (_matmul_step(ins, outs[0]) if id(it.outputs[0]) in self.planned
                     else _impl_step(np.matmul, ins, outs, {}))
