@@ -74,6 +74,11 @@ def test_lenet_geometries_and_their_schemes(dtype):
     assert (fwd.scheme, wg.scheme) == ("channels", "channels")
 
 
+def test_rows_too_wide_for_width_blocks_take_channel_lanes():
+    fwd, _, _ = check_all((1, 1, 3, 300), (2, 1, 2, 2), ((0, 0), (1, 1)), np.float32)
+    assert fwd.scheme == "channels"  # 19 width vectors a row: more than the registers
+
+
 def test_channel_counts_beyond_one_vector_and_narrow_rows():
     # 20 output channels: a full vector and a partial one; rows narrower than the lanes
     check_all((2, 3, 7, 5), (20, 3, 3, 2), ((1, 1), (0, 1)), np.float32)

@@ -182,7 +182,7 @@ def _width_blocks(Co, OH, V, pt, H, R):
             cycles = taps * max(acc / 2, 4.0, (rb * V + kb) / 2)
             if best is None or cycles < best[0]:
                 best = (cycles, kb, rb)
-    return best[1], best[2]
+    return None if best is None else best[1:]  # (None: rows too wide for the registers)
 
 
 def _correlate_width(N, Ci, Co, Hp, Wb, R, S, OH, OW, L, flip, bias, relu, pt, H):
@@ -432,7 +432,8 @@ class Correlation(_Generated):
         OH, OW = Hp - R + 1, Wp - S + 1
         L = LANES[np.dtype(dtype).name]
         args = (N, Ci, Co, Hp, None, R, S, OH, OW, L, flip, bias, relu)
-        if _lanes_for(Co, OW, Ci * R * S, L) == "width":
+        if _lanes_for(Co, OW, Ci * R * S, L) == "width" and _width_blocks(
+                Co, OH, len(_starts(OW, L)), pt, H, R) is not None:
             self.scheme, make = "width", _correlate_width
             Wb = max(Wp, _starts(OW, L)[-1] + L + S - 1)
         else:
