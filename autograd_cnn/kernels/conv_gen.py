@@ -45,8 +45,9 @@ ENABLED = os.environ.get("AUTOGRAD_CNN_GENERATED_CONV", "1") != "0"
 #: more, and a compile spends 0.3-0.9 s on each generated kernel.
 MIN_FMAS = 100_000
 
-#: Bumped when the generated code or :mod:`.vec` changes (it is part of every source).
-VERSION = 1
+#: Bumped when the generated code, :mod:`.vec` or :mod:`.vec_blocks` changes (it is part
+#: of every source, so that Numba's disk cache does not serve the old code).
+VERSION = 2
 
 #: Most vector partial sums a kernel keeps in registers (25 of AVX-512's 32; 9 of 16).
 MAX_ACCUMULATORS = REGISTERS - 7

@@ -122,82 +122,68 @@ def fma_block(n, terms):
     return fma
 
 
-def _store_args(block, y, base, n):
-    return (isinstance(block, types.UniTuple) and block.count == n and _flat(y)
-            and isinstance(base, types.Integer))
+def _block_store(n, emit):
+    """An intrinsic ``(block, y, base)`` that calls ``emit(builder, at, k, v)`` for each
+    sum ``v`` (index ``k``) of the block, ``at(offset)`` being a pointer to
+    ``y[base + offset]``."""
+    @intrinsic
+    def store(typingctx, block, y, base):
+        if not (isinstance(block, types.UniTuple) and block.count == n and _flat(y)
+                and isinstance(base, types.Integer)):
+            return None
+
+        def codegen(context, builder, sig, args):
+            tup, arr, b = args
+
+            def at(offset):
+                return _ptr(context, builder, y, arr, builder.add(b, ir.Constant(b.type, offset)))
+
+            for k, v in enumerate(cgutils.unpack_tuple(builder, tup, n)):
+                emit(builder, at, k, v)
+            return context.get_dummy_value()
+
+        return types.void(block, y, base), codegen
+
+    return store
+
+
+def _relu(builder, v):
+    zero = ir.Constant(v.type, [0.0] * v.type.count)
+    return builder.select(builder.fcmp_ordered("<", v, zero), zero, v)
 
 
 @functools.cache
 def store_block(n, offsets, relu, width):
-    @intrinsic
-    def store(typingctx, block, y, base):
-        if not _store_args(block, y, base, n):
-            return None
+    def emit(builder, at, k, v):
+        v = _relu(builder, v) if relu else v
+        p = at(offsets[k])
+        if width >= v.type.count:
+            builder.store(v, builder.bitcast(p, v.type.as_pointer()), align=1)
+            return
+        for q in range(width):
+            e = builder.extract_element(v, ir.Constant(_I32, q))
+            builder.store(e, builder.gep(p, [ir.Constant(_I32, q)]))
 
-        def codegen(context, builder, sig, args):
-            tup, arr, b = args
-            lt = context.get_value_type(block.dtype)
-            zero = ir.Constant(lt, [0.0] * lt.count)
-            for k, v in enumerate(cgutils.unpack_tuple(builder, tup, n)):
-                if relu:
-                    v = builder.select(builder.fcmp_ordered("<", v, zero), zero, v)
-                i = builder.add(b, ir.Constant(b.type, offsets[k]))
-                p = _ptr(context, builder, y, arr, i)
-                if width >= lt.count:
-                    builder.store(v, builder.bitcast(p, lt.as_pointer()), align=1)
-                    continue
-                for q in range(width):
-                    e = builder.extract_element(v, ir.Constant(_I32, q))
-                    builder.store(e, builder.gep(p, [ir.Constant(_I32, q)]))
-            return context.get_dummy_value()
-
-        return types.void(block, y, base), codegen
-
-    return store
+    return _block_store(n, emit)
 
 
 @functools.cache
 def lanes_store(n, offsets, lane_stride, lanes, relu=False):  # lanes: per sum
-    @intrinsic
-    def store(typingctx, block, y, base):
-        if not _store_args(block, y, base, n):
-            return None
+    def emit(builder, at, k, v):
+        v = _relu(builder, v) if relu else v
+        for q in range(lanes[k]):
+            builder.store(builder.extract_element(v, ir.Constant(_I32, q)),
+                          at(offsets[k] + q * lane_stride))
 
-        def codegen(context, builder, sig, args):
-            tup, arr, b = args
-            lt = context.get_value_type(block.dtype)
-            zero = ir.Constant(lt, [0.0] * lt.count)
-            for k, v in enumerate(cgutils.unpack_tuple(builder, tup, n)):
-                if relu:
-                    v = builder.select(builder.fcmp_ordered("<", v, zero), zero, v)
-                for q in range(lanes[k]):
-                    i = builder.add(b, ir.Constant(b.type, offsets[k] + q * lane_stride))
-                    e = builder.extract_element(v, ir.Constant(_I32, q))
-                    builder.store(e, _ptr(context, builder, y, arr, i))
-            return context.get_dummy_value()
-
-        return types.void(block, y, base), codegen
-
-    return store
+    return _block_store(n, emit)
 
 
 @functools.cache
 def hsum_store(n, offsets):
-    @intrinsic
-    def store(typingctx, block, y, base):
-        if not _store_args(block, y, base, n):
-            return None
+    def emit(builder, at, k, v):
+        total = builder.extract_element(v, ir.Constant(_I32, 0))
+        for q in range(1, v.type.count):
+            total = builder.fadd(total, builder.extract_element(v, ir.Constant(_I32, q)))
+        builder.store(total, at(offsets[k]))
 
-        def codegen(context, builder, sig, args):
-            tup, arr, b = args
-            for k, v in enumerate(cgutils.unpack_tuple(builder, tup, n)):
-                total = builder.extract_element(v, ir.Constant(_I32, 0))
-                for q in range(1, v.type.count):
-                    total = builder.fadd(total, builder.extract_element(v, ir.Constant(_I32, q)))
-                i = builder.add(b, ir.Constant(b.type, offsets[k]))
-                builder.store(total, _ptr(context, builder, y, arr, i))
-            return context.get_dummy_value()
-
-        return types.void(block, y, base), codegen
-
-    return store
+    return _block_store(n, emit)
