@@ -355,9 +355,11 @@ class CompiledFunction:
                 raise CompileError(f"ac.compile: tensor keyword argument {name!r} is not "
                                    "supported; pass tensors positionally")
             key.append((name, _static_key(v, f"keyword argument {name!r}")))
-        for m in self._modules:
-            key.append(tuple(s.training for s in m.modules()))
-            key.append(tuple(p._requires_grad for p in m.parameters()))
+        for m in self._modules:  # (one walk of the tree: this runs on every call)
+            mods = list(m.modules())
+            key.append(tuple(s.training for s in mods))
+            key.append(tuple(p._requires_grad for s in mods for p in s._parameters.values()
+                             if p is not None))
         return tuple(key)
 
     def __call__(self, *args, **kwargs):
