@@ -60,7 +60,8 @@ relu_grad.defvjp(lambda gg, ans, g, x: relu_grad(gg, x), None)
 
 # log_softmax: y = log_softmax(x), dx = g - exp(y) sum(g)
 def _log_softmax_grad_impl(g, y, axis):
-    # (N, C) rows along the last axis: one Numba pass (kernels/loss.py)
+    # (N, C) rows along the last axis: one Numba pass (kernels/loss.py; by default in
+    # compiled programs only)
     fast = _loss_kernels.log_softmax_grad_fast(g, y, axis)
     if fast is not None:
         return fast

@@ -96,7 +96,8 @@ def _nll_rows(logp, target, weight, ignore_index):
 
 
 def _nll_impl(logp, target, *weight, ignore_index, reduction):
-    # (N, C) float rows: one Numba pass (kernels/loss.py); None = not that case, or a
+    # (N, C) float rows: one Numba pass (kernels/loss.py; by default in compiled programs
+    # only); None = not that case (or not active), or a
     # target out of range, which the NumPy code below reports
     fast = K.nll_loss_fast(logp, target, weight[0] if weight else None, ignore_index,
                            reduction)

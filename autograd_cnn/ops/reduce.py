@@ -270,7 +270,8 @@ def _softmax_impl(x, axis):
 
 
 def _log_softmax_impl(x, axis):
-    # (N, C) rows along the last axis: one Numba pass (kernels/loss.py)
+    # (N, C) rows along the last axis: one Numba pass (kernels/loss.py; by default in
+    # compiled programs only)
     fast = _loss_kernels.log_softmax_fast(x, axis)
     if fast is not None:
         return fast
