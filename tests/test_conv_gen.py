@@ -1,7 +1,8 @@
 """The shape-specialized kernels ``ac.compile`` generates for stride-1 2-D convolutions
 (kernels/conv_gen.py, on the vector values of kernels/vec.py): equal to the NumPy
 reference for the forward (with the bias and ReLU epilogue), the input gradient and the
-weight gradient, in both lane schemes, float32 and float64, on drawn geometries; results
+weight gradient, in both lane schemes, float32 and float64, on drawn geometries (strides
+up to 3 for the forward and the weight gradient); results
 that do not depend on the thread count (bitwise); the geometries they refuse; and a
 compiled model that uses them and still equals eager."""
 
@@ -66,6 +67,28 @@ def check_all(xs, ws, pads, dtype, seed=0):
     return fwd, back, wg
 
 
+def check_strided(xs, ws, pads, stride, dtype, seed=0):
+    """Forward and weight gradient of a strided conv against the reference."""
+    x, w = rnd(xs, seed), rnd(ws, seed + 1)
+    ref = R.conv_forward_ref(x, w, stride, pads, S1, 1)
+    g = rnd(ref.shape, seed + 2)
+    fwd = G.Correlation(xs, ws, pads, dtype, stride=stride)
+    assert fwd.out_shape == ref.shape and fwd.scheme == "channels"
+    np.testing.assert_allclose(fwd(x.astype(dtype), w.astype(dtype)), ref,
+                               **tol(dtype, np.sqrt(np.prod(ws[1:]))))
+    wg = G.WeightGrad(xs, ref.shape, ws[2:], pads, dtype, stride=stride)
+    np.testing.assert_allclose(
+        wg(x.astype(dtype), g.astype(dtype)),
+        R.conv_weight_grad_ref(x, g, stride, pads, S1, 1, ws[2:]),
+        **tol(dtype, np.sqrt(xs[0] * ref.shape[2] * ref.shape[3])))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_strided_forward_and_weight_gradient(dtype):
+    check_strided((2, 3, 9, 11), (20, 3, 3, 3), ((1, 1), (1, 0)), (2, 2), dtype)
+    check_strided((2, 4, 8, 8), (5, 4, 1, 1), ((0, 0), (0, 0)), (2, 3), dtype)  # a 1x1
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_lenet_geometries_and_their_schemes(dtype):
     fwd, back, wg = check_all((3, 1, 28, 28), (6, 1, 5, 5), ((2, 2), (2, 2)), dtype)
@@ -96,10 +119,14 @@ def geometries(draw):
 
 
 @settings(max_examples=max(4, settings().max_examples // 10))
-@given(geometries())
-def test_drawn_geometries_equal_the_reference(geometry):
+@given(geometries(), st.tuples(st.integers(1, 3), st.integers(1, 3)))
+def test_drawn_geometries_equal_the_reference(geometry, stride):
     xs, ws, pads, dtype = geometry
-    check_all(xs, (ws[0], xs[1]) + ws[2:], pads, dtype)
+    ws = (ws[0], xs[1]) + ws[2:]
+    if stride == (1, 1):
+        check_all(xs, ws, pads, dtype)
+    else:
+        check_strided(xs, ws, pads, stride, dtype)
 
 
 def test_results_do_not_depend_on_the_thread_count(monkeypatch):
@@ -121,7 +148,7 @@ def test_results_do_not_depend_on_the_thread_count(monkeypatch):
 
 
 @pytest.mark.parametrize("stride, dilation, groups, dtype", [
-    ((2, 2), S1, 1, np.float32), (S1, (2, 1), 1, np.float32), (S1, S1, 2, np.float32),
+    ((0, 1), S1, 1, np.float32), (S1, (2, 1), 1, np.float32), (S1, S1, 2, np.float32),
     (S1, S1, 1, np.float16)])
 def test_geometries_left_to_the_generic_kernels(stride, dilation, groups, dtype):
     assert not G.applies((2, 4, 8, 8), (4, 4 // groups, 3, 3), stride, ((1, 1), (1, 1)),
@@ -205,8 +232,9 @@ def test_a_compiled_model_uses_them_and_equals_eager(monkeypatch):
     for p, g in zip(model.parameters(), grads):
         np.testing.assert_allclose(p.grad.numpy(), g, rtol=1e-4, atol=1e-5)
     algorithms = [alg for prog in f.programs for _, alg in prog.algorithms]
-    assert algorithms.count("generated") == 5  # conv1: forward, weight grad; conv2: three
-    assert len(algorithms) == 8  # the stride-2 conv's three keep the generic kernels
+    # conv1: forward, weight grad; conv2: three; the stride-2 conv: forward, weight grad
+    assert algorithms.count("generated") == 7
+    assert len(algorithms) == 8  # the stride-2 conv's input gradient: the generic kernels
 
 
 def test_convs_too_small_to_pay_for_a_compile_keep_the_generic_kernels():

@@ -76,7 +76,7 @@ def generated_conv(node):
         geometry, shape = (a, b), None
     elif node.op == "conv_transpose":
         geometry, shape = (out.shape, b), out.shape
-        if any(p.get("output_padding", (0, 0))):
+        if any(p.get("output_padding", (0, 0))) or tuple(p["stride"]) != (1, 1):
             return None
     else:
         geometry, shape = (a, out.shape), None
@@ -84,9 +84,12 @@ def generated_conv(node):
                             p["groups"], dtype):
         return None
     if node.op == "conv":
-        kernel = conv_gen.Correlation(a, b, p["padding"], dtype)
+        kernel = conv_gen.Correlation(a, b, p["padding"], dtype, stride=p["stride"])
+        if kernel.out_shape != tuple(out.shape):
+            return None
     elif node.op == "conv_weight_grad":
-        kernel = conv_gen.WeightGrad(a, b, p["kernel_size"], p["padding"], dtype)
+        kernel = conv_gen.WeightGrad(a, b, p["kernel_size"], p["padding"], dtype,
+                                     stride=p["stride"])
     else:
         (pt, pb), (pl, pr) = p["padding"]
         R, S = b[2:]
@@ -411,7 +414,8 @@ class Program:
         if isinstance(it, epilogue.ConvEpilogue):
             x, w = it.inputs[:2]
             kernel = conv_gen.Correlation(x.shape, w.shape, it.params["padding"],
-                                          it.outputs[0].dtype, bias=True, relu=True)
+                                          it.outputs[0].dtype, bias=True, relu=True,
+                                          stride=it.params["stride"])
             self.algorithms.append((it.conv, GENERATED))
             self.scratch_bytes += kernel.pad.nbytes
             return _epilogue_step(kernel, ins, outs)

@@ -68,16 +68,18 @@ _DECORATOR = "\n\n@njit(cache=True, nogil=True, boundscheck=False, parallel=@PAR
 
 def applies(x_shape, w_shape, stride, padding, dilation, groups, dtype) -> bool:
     """Whether the generated kernels cover a conv of ``x (N, C, H, W)`` with
-    ``w (K, C, R, S)`` (the forward geometry; the same answer holds for its gradients)."""
+    ``w (K, C, R, S)`` (the forward geometry; the same answer holds for its gradients,
+    but for the input gradient of a stride above 1, which is left to the generic
+    kernels)."""
     if len(x_shape) != 4 or len(w_shape) != 4 or np.dtype(dtype).name not in LANES:
         return False
-    if tuple(stride) != (1, 1) or tuple(dilation) != (1, 1) or groups != 1:
+    if min(stride) < 1 or tuple(dilation) != (1, 1) or groups != 1:
         return False
     (pt, pb), (pl, pr) = padding
     R, S = w_shape[2:]
     if min(pt, pb, pl, pr) < 0 or max(pt, pb) > R - 1 or max(pl, pr) > S - 1:
         return False
-    oh, ow = x_shape[2] + pt + pb - R + 1, x_shape[3] + pl + pr - S + 1
+    oh, ow = x_shape[2] + pt + pb - R + 1, x_shape[3] + pl + pr - S + 1  # (at stride 1)
     return oh >= 1 and ow >= 1 and S <= MAX_ACCUMULATORS and min(x_shape) >= 1
 
 
@@ -163,9 +165,11 @@ def _tap_rows(pt, H, R, oh0, rows):
     return (f"max(0, {pt} - {oh0} - {rows - 1})", f"min({R}, {pt + H} - {oh0})")
 
 
-def _rows_read(pt, H, R, OH, rows):
-    """Tap rows summed over all row blocks of ``rows`` rows (:func:`_tap_rows`)."""
-    return sum(min(R, pt + H - oh0) - max(0, pt - oh0 - rows + 1) for oh0 in range(0, OH, rows))
+def _rows_read(pt, H, R, OH, rows, stride=1):
+    """Tap rows summed over all row blocks of ``rows`` rows (:func:`_tap_rows`); with a
+    ``stride``, blocks of one row whose input rows start ``stride`` apart."""
+    return sum(max(0, min(R, pt + H - oh0 * stride) - max(0, pt - oh0 * stride - rows + 1))
+               for oh0 in range(0, OH, rows))
 
 
 def _width_blocks(Co, OH, V, pt, H, R):
@@ -242,16 +246,19 @@ def _store_lanes(src, full, last, is_last, args):
     src.end()
 
 
-def _correlate_channels(N, Ci, Co, Hp, Wb, R, S, OH, OW, L, flip, bias, relu, pt, H):
-    """Channel lanes: KVB vectors of L output channels x OB output columns per pass."""
+def _correlate_channels(N, Ci, Co, Hp, Wb, R, S, OH, OW, L, flip, bias, relu, pt, H,
+                        stride=(1, 1)):
+    """Channel lanes: KVB vectors of L output channels x OB output columns per pass
+    (input rows and columns ``stride`` apart)."""
+    sh, sw = stride
     KV = -(-Co // L)
     OB = _divisor_at_most(OW, MAX_ACCUMULATORS - 11)
     KVB = _divisor_at_most(KV, max(1, 16 // OB))
     src = _Src("xp, w, b, y")
-    src.fmas = KV * _rows_read(pt, H, R, OH, 1) * OW * Ci * S
+    src.fmas = KV * _rows_read(pt, H, R, OH, 1, sh) * OW * Ci * S
     acc = [(kb, o) for kb in range(KVB) for o in range(OB)]
     n = len(acc)
-    tap = src.declare("fma_block", n, tuple((m, kb * Ci * R * S * L, "v", 0, o, "s")
+    tap = src.declare("fma_block", n, tuple((m, kb * Ci * R * S * L, "v", 0, o * sw, "s")
                                             for m, (kb, o) in enumerate(acc)))
     init = src.declare("init_block", n, "vector", tuple(kb * L for kb, _ in acc))
     offsets = tuple(kb * L * OH * OW + o for kb, o in acc)
@@ -279,8 +286,8 @@ def _correlate_channels(N, Ci, Co, Hp, Wb, R, S, OH, OW, L, flip, bias, relu, pt
     src.block(f"for ow0 in range(0, {OW}, {OB}):")
     src(f"acc = {init}(bp, kv * {L})")
     src.block(f"for ci in range({Ci}):")
-    src.block("for i in range({}, {}):".format(*_tap_rows(pt, H, R, "oh", 1)))
-    src(f"row = xb + (ci * {Hp} + oh + i) * {Wb} + ow0")
+    src.block("for i in range({}, {}):".format(*_tap_rows(pt, H, R, f"oh * {sh}", 1)))
+    src(f"row = xb + (ci * {Hp} + oh * {sh} + i) * {Wb} + ow0 * {sw}")
     src.block(f"for j in range({S}):")
     src(f"acc = {tap}(acc, wt, ((kv * {Ci} + ci) * {R * S} + i * {S} + j) * {L}, xp, row + j)")
     src.end(3)
@@ -338,7 +345,8 @@ def _wgrad_width(N, Ci, Co, Hp, Wb, R, S, OH, OW, L):
     return _wgrad_close(src, Co * Ci * R * S)
 
 
-def _wgrad_channels(N, Ci, Co, Hp, Wb, R, S, OH, OW, L):
+def _wgrad_channels(N, Ci, Co, Hp, Wb, R, S, OH, OW, L, stride=(1, 1)):
+    sh, sw = stride
     KV = -(-Co // L)
     IB = _divisor_at_most(R, MAX_ACCUMULATORS // S)
     src = _Src("xp, g, dw")
@@ -362,10 +370,10 @@ def _wgrad_channels(N, Ci, Co, Hp, Wb, R, S, OH, OW, L):
     src(f"acc = {init}(dw, 0)")
     src.block("for n in range(n0, n1):")
     src.block(f"for oh in range({OH}):")
-    src(f"xb = ((n * {Ci} + ci) * {Hp} + oh + i0) * {Wb}")
+    src(f"xb = ((n * {Ci} + ci) * {Hp} + oh * {sh} + i0) * {Wb}")
     src(f"gb = ((n - n0) * {OH * OW} + oh * {OW}) * {KV * L} + kv * {L}")
     src.block(f"for ow in range({OW}):")
-    src(f"acc = {tap}(acc, gt, gb + ow * {KV * L}, xp, xb + ow)")
+    src(f"acc = {tap}(acc, gt, gb + ow * {KV * L}, xp, xb + ow * {sw})")
     src.end(3)
     _store_lanes(src, full, last, f"kv == {KV - 1}",
                  f"acc, dwp, pb + ((kv * {L * Ci} + ci) * {R} + i0) * {S}")
@@ -422,26 +430,29 @@ class Correlation(_Generated):
     """``y = correlate(pad(x), w') (+ b) (relu)``: a conv forward (``flip=False``, ``w``
     of shape ``(Co, Ci, R, S)``) or a stride-1 transposed conv (``flip=True``, ``w`` of
     shape ``(Ci, Co, R, S)`` as ``conv_transpose`` takes it, ``pads`` its full padding
-    ``R - 1 - p``). ``x (N, Ci, H, W)`` -> ``y (N, Co, OH, OW)``."""
+    ``R - 1 - p``). ``x (N, Ci, H, W)`` -> ``y (N, Co, OH, OW)``; a forward may have a
+    ``stride``."""
 
-    def __init__(self, x_shape, w_shape, pads, dtype, flip=False, bias=False, relu=False):
+    def __init__(self, x_shape, w_shape, pads, dtype, flip=False, bias=False, relu=False,
+                 stride=(1, 1)):
         N, Ci, H, W = x_shape
         Co = w_shape[1] if flip else w_shape[0]
         R, S = w_shape[2:]
         (pt, pb), (pl, pr) = pads
         Hp, Wp = H + pt + pb, W + pl + pr
-        OH, OW = Hp - R + 1, Wp - S + 1
+        sh, sw = stride
+        OH, OW = (Hp - R) // sh + 1, (Wp - S) // sw + 1
         L = LANES[np.dtype(dtype).name]
         args = (N, Ci, Co, Hp, None, R, S, OH, OW, L, flip, bias, relu)
-        if _lanes_for(Co, OW, Ci * R * S, L) == "width" and _width_blocks(
-                Co, OH, len(_starts(OW, L)), pt, H, R) is not None:
-            self.scheme, make = "width", _correlate_width
+        if tuple(stride) == (1, 1) and _lanes_for(Co, OW, Ci * R * S, L) == "width" \
+                and _width_blocks(Co, OH, len(_starts(OW, L)), pt, H, R) is not None:
+            self.scheme = "width"
             Wb = max(Wp, _starts(OW, L)[-1] + L + S - 1)
-        else:
-            self.scheme, make = "channels", _correlate_channels
-            Wb = Wp
-        args = args[:4] + (Wb,) + args[5:] + (pt, H)
-        self._generated(make(*args), N)
+            src = _correlate_width(*args[:4], Wb, *args[5:], pt, H)
+        else:  # (strided rows: channel lanes, which read scalars anywhere)
+            self.scheme, Wb = "channels", Wp
+            src = _correlate_channels(*args[:4], Wb, *args[5:], pt, H, tuple(stride))
+        self._generated(src, N)
         self.pad = _Padder(x_shape, pads, Hp, Wb, dtype)
         self.out_shape = (N, Co, OH, OW)
         self.dtype = np.dtype(dtype)
@@ -456,21 +467,22 @@ class Correlation(_Generated):
 
 
 class WeightGrad(_Generated):
-    """``dw (Co, Ci, R, S)`` of a stride-1 conv from ``x (N, Ci, H, W)`` and the output
-    gradient ``g (N, Co, OH, OW)``."""
+    """``dw (Co, Ci, R, S)`` of a conv (of ``stride``) from ``x (N, Ci, H, W)`` and the
+    output gradient ``g (N, Co, OH, OW)``."""
 
-    def __init__(self, x_shape, g_shape, kernel_size, pads, dtype):
+    def __init__(self, x_shape, g_shape, kernel_size, pads, dtype, stride=(1, 1)):
         N, Ci, H, W = x_shape
         Co, OH, OW = g_shape[1:]
         R, S = kernel_size
         (pt, pb), (pl, pr) = pads
         Hp, Wp = H + pt + pb, W + pl + pr
         L = LANES[np.dtype(dtype).name]
-        if OW >= L and _lanes_for(Co, OW, Ci * R * S, L) == "width":
-            self.scheme, make = "width", _wgrad_width
+        args = (N, Ci, Co, Hp, Wp, R, S, OH, OW, L)
+        if tuple(stride) == (1, 1) and OW >= L and _lanes_for(Co, OW, Ci * R * S, L) == "width":
+            self.scheme, src = "width", _wgrad_width(*args)
         else:
-            self.scheme, make = "channels", _wgrad_channels
-        self._generated(make(N, Ci, Co, Hp, Wp, R, S, OH, OW, L), N)
+            self.scheme, src = "channels", _wgrad_channels(*args, tuple(stride))
+        self._generated(src, N)
         self.pad = _Padder(x_shape, pads, Hp, Wp, dtype)
         self.out_shape = (Co, Ci, R, S)
         self.dtype = np.dtype(dtype)
