@@ -19,8 +19,9 @@ Three kernels cover a convolution's forward and backward: the forward correlatio
 input gradient (the same correlation of the zero-padded output gradient with the flipped,
 channel-swapped weight), and the weight gradient (a reduction over samples and positions,
 into one partial sum per part of the batch, added in a fixed order: the result does not
-depend on how many threads ran). Stride 1, dilation 1, one group, float32/float64 only
-(:func:`applies`); everything else keeps the generic kernels. Sums run in a different
+depend on how many threads ran). Dilation 1, one group, float32/float64 only
+(:func:`applies`); a stride above 1 takes channel lanes (which read scalars anywhere) and
+leaves its input gradient to the generic kernels; everything else keeps them too. Sums run in a different
 order than the generic kernels', so results agree to rounding, not bitwise.
 
 Each kernel's source names its sizes; it is compiled once per geometry (about 0.3-1 s)
