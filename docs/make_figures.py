@@ -243,8 +243,8 @@ def fig_graphs():
     yield "graph_lenet5_forward", viz.draw(fwd, title="LeNet-5 forward and loss (traced)")
 
 
-ALL = [fig_autodiff, fig_convolution, fig_conv_lanes, fig_pooling, fig_expression, fig_lenet5, fig_residual,
-       fig_resnet_collapsed, fig_graphs]
+ALL = [fig_autodiff, fig_convolution, fig_conv_lanes, fig_pooling, fig_expression,
+       fig_lenet5, fig_residual, fig_resnet_collapsed, fig_graphs]
 
 
 def main(argv=None) -> int:

@@ -21,8 +21,9 @@ channel-swapped weight), and the weight gradient (a reduction over samples and p
 into one partial sum per part of the batch, added in a fixed order: the result does not
 depend on how many threads ran). Dilation 1, one group, float32/float64 only
 (:func:`applies`); a stride above 1 takes channel lanes (which read scalars anywhere) and
-leaves its input gradient to the generic kernels; everything else keeps them too. Sums run in a different
-order than the generic kernels', so results agree to rounding, not bitwise.
+leaves its input gradient to the generic kernels; everything else keeps them too. Sums
+run in a different order than the generic kernels', so results agree to rounding, not
+bitwise.
 
 Each kernel's source names its sizes; it is compiled once per geometry (about 0.3-1 s)
 and cached on disk like the fused elementwise kernels (:mod:`.generated`).
@@ -208,10 +209,7 @@ def _correlate_width(N, Ci, Co, Hp, Wb, R, S, OH, OW, L, flip, bias, relu, pt, H
                        tuple(k for k, _, _ in acc))
     store = src.declare("store_block", n, tuple((k * OH + r) * OW + starts[v]
                                                 for k, r, v in acc), relu, min(OW, L))
-    if flip:
-        w_base = f"(ci * {Co} + k0) * {R * S} + ({R - 1} - i) * {S} + {S - 1} - j"
-    else:
-        w_base = f"(k0 * {Ci} + ci) * {R * S} + i * {S} + j"
+    w_base = _weight_index(flip, "k0", "ci", "i", "j", Co, Ci, R, S)
     src.parts_loop(N)
     src.block("for n in range(n0, n1):")
     src(f"xb = n * {Ci * Hp * Wb}")
