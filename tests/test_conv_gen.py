@@ -153,8 +153,13 @@ def test_results_do_not_depend_on_the_thread_count(monkeypatch):
 def test_geometries_left_to_the_generic_kernels(stride, dilation, groups, dtype):
     assert not G.applies((2, 4, 8, 8), (4, 4 // groups, 3, 3), stride, ((1, 1), (1, 1)),
                          dilation, groups, dtype)
+    assert G.applies((2, 4, 8, 8), (4, 4, 3, 3), S1, ((1, 1), (1, 1)), S1, 1, "float32")
+
+
+def test_padding_beyond_the_kernel_is_left_to_the_generic_kernels():
     assert not G.applies((2, 4, 8, 8), (4, 4, 3, 3), S1, ((3, 0), (0, 0)), S1, 1, "float32")
     assert G.applies((2, 4, 8, 8), (4, 4, 3, 3), S1, ((2, 0), (0, 1)), S1, 1, "float32")
+    assert G.applies((2, 4, 8, 8), (4, 4, 3, 3), (2, 3), ((2, 0), (0, 1)), S1, 1, "float64")
 
 
 def test_block_intrinsics():

@@ -19,7 +19,7 @@ import math
 import numpy as np
 
 from ..kernels import conv_dispatch as K
-from ..kernels import conv_gen
+from ..kernels import conv_gen, conv_small
 from ..kernels import loss as loss_kernels
 from ..kernels import threads as _threads
 from ..primitive import REGISTRY
@@ -76,7 +76,7 @@ def generated_conv(node):
         geometry, shape = (a, b), None
     elif node.op == "conv_transpose":
         geometry, shape = (out.shape, b), out.shape
-        if any(p.get("output_padding", (0, 0))) or tuple(p["stride"]) != (1, 1):
+        if tuple(p["stride"]) != (1, 1):
             return None
     else:
         geometry, shape = (a, out.shape), None
@@ -90,10 +90,11 @@ def generated_conv(node):
     elif node.op == "conv_weight_grad":
         kernel = conv_gen.WeightGrad(a, b, p["kernel_size"], p["padding"], dtype,
                                      stride=p["stride"])
-    else:
-        (pt, pb), (pl, pr) = p["padding"]
-        R, S = b[2:]
-        full = ((R - 1 - pt, R - 1 - pb), (S - 1 - pl, S - 1 - pr))
+    else:  # the forward correlation that computes the stride-1 transposed conv
+        full = conv_small.transpose_padding(b[2:], p["dilation"], p["padding"],
+                                            p.get("output_padding", (0, 0)))
+        if full is None:
+            return None
         kernel = conv_gen.Correlation(a, b, full, dtype, flip=True)
         if kernel.out_shape != tuple(shape):
             return None
@@ -337,7 +338,7 @@ class Program:
         for s, t in last.items():
             if s not in keep:
                 clear[t].append(s)
-        self.small_gemms, self.generic_convs = [], 0  # (counted by _lower)
+        self.small_gemms, self.big_gemms, self.generic_convs = [], 0, 0  # (by _lower)
         self.scratch_bytes = 0  # generated convs' padded inputs, kept between runs
         self.steps = []
         for it, clr in zip(self.items, clear):
@@ -346,10 +347,8 @@ class Program:
         # over Python threads when BLAS has several): BLAS on one thread for the whole
         # run, set once; else per small GEMM (two threadpoolctl calls each: 0.13 ms a
         # LeNet-5 step)
-        n_gemms = sum(1 for it in self.items
-                      if not isinstance(it, FusionGroup) and it.op == "matmul")
-        self.one_blas = (len(self.small_gemms) == n_gemms > 0 and not self.generic_convs
-                         and bool(_threads._blas_controllers()))
+        self.one_blas = (bool(self.small_gemms) and not self.big_gemms
+                         and not self.generic_convs and bool(_threads._blas_controllers()))
         if not self.one_blas:
             for t in self.small_gemms:
                 self.steps[t] = (_one_blas_thread(self.steps[t][0]), self.steps[t][1])
@@ -424,6 +423,8 @@ class Program:
                     else _impl_step(np.matmul, ins, outs, {}))
             if _matmul_flops(it) < _threads.BLAS_MIN_FLOPS:
                 self.small_gemms.append(len(self.steps))
+            else:
+                self.big_gemms += 1
             return step
         params = it.params
         if it.op in ("conv", "conv_transpose", "conv_weight_grad"):

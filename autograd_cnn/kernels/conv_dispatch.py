@@ -115,6 +115,18 @@ def _buffer(name: str, size: int, dtype) -> np.ndarray:
     return buf[:size]
 
 
+def channel_rows(a3, n0, b, buf):
+    """Samples ``[n0, n0 + b)`` of ``a3 (N, O, Q)`` as one ``(O, b * Q)`` matrix: a view
+    for one sample, else a channel-major copy into ``buf`` (a flat scratch buffer of at
+    least ``O * b * Q`` elements)."""
+    if b == 1:
+        return a3[n0]
+    o, q = a3.shape[1:]
+    rows = buf[: o * b * q].reshape(o, b, q)
+    rows[...] = a3[n0:n0 + b].transpose(1, 0, 2)
+    return rows.reshape(o, b * q)
+
+
 def choose_algorithm(kind, x_shape, w_shape, stride, padding, groups, dilation=None,
                      allow_fft=True) -> str:
     """The measured choice (benchmarks/results_conv.md): GEMM for 1x1/stride 1/no padding;
@@ -554,12 +566,7 @@ def _conv_transpose_forward(y, w, stride, padding, dilation, groups, output_padd
                               out=cols[gi * cg * kk:(gi + 1) * cg * kk].transpose(1, 0, 2))
                 col2im(cols, b, k3, s3, d3, q3, xp[n0:n0 + b])
                 continue
-            if b == 1:
-                yt = y3[n0]
-            else:
-                yt = ytbuf[: o * b * q].reshape(o, b, q)
-                yt[...] = y3[n0:n0 + b].transpose(1, 0, 2)
-                yt = yt.reshape(o, b * q)
+            yt = channel_rows(y3, n0, b, ytbuf)
             cols = colbuf[: rows * b * q].reshape(rows, b * q)
             for gi in range(groups):
                 np.matmul(wts[gi], yt[gi * og:(gi + 1) * og],

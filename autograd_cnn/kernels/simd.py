@@ -31,6 +31,8 @@ from llvmlite import ir
 from numba import types
 from numba.extending import intrinsic
 
+from .vec import _splat
+
 _I32 = ir.IntType(32)
 _I64 = ir.IntType(64)
 
@@ -56,10 +58,7 @@ class _Vec:
         return v
 
     def splat(self, v):
-        b, n = self.b, self.n
-        vec = b.insert_element(ir.Constant(self.vi, ir.Undefined), v, ir.Constant(_I32, 0))
-        return b.shuffle_vector(vec, ir.Constant(self.vi, ir.Undefined),
-                                ir.Constant(ir.VectorType(_I32, n), [0] * n))
+        return _splat(self.b, self.vi, v)
 
     def mask(self, lanes):
         return ir.Constant(ir.VectorType(_I32, len(lanes)), lanes)
